@@ -1,0 +1,39 @@
+# The two commands of the README:
+#   make lab    set everything up and open the course in JupyterLab (127.0.0.1, token auth)
+#   make test   set everything up and run the whole test suite
+VENV := .venv
+PY := $(VENV)/bin/python
+# Tests read the airfoil data from here when it exists (CI keeps ../shared beside the checkout).
+export D2LMINI_DATA_DIR ?= $(if $(wildcard ../shared/data/airfoil_self_noise.dat),$(abspath ../shared/data),)
+PORT ?= 8888
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: setup setup-colab setup-browser lab test test-main test-colab bench clean
+
+setup:
+	scripts/setup.sh
+
+setup-colab:
+	scripts/setup.sh --colab
+
+setup-browser:
+	scripts/setup.sh --browser
+
+lab: setup
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) --ServerApp.root_dir=$(CURDIR) notebooks/00_start_here.ipynb
+
+test: setup-browser setup-colab test-main test-colab
+
+test-main: setup
+	$(PY) -m pytest tests -p no:cacheprovider
+
+# The "Colab-like" run: ipywidgets 7, inline backend, no ipympl; every notebook and explorer test.
+test-colab: setup-colab
+	D2LMINI_COLAB_LIKE=1 .venv-colab/bin/python -m pytest tests -p no:cacheprovider -m "not browser"
+
+bench: setup
+	$(PY) bench/import_time.py
+	$(PY) bench/explorer_update.py
+
+clean:
+	rm -rf $(VENV) .venv-colab artifacts

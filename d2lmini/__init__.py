@@ -1,0 +1,75 @@
+"""d2lmini: the helper package of the course "Optimization algorithms of deep learning".
+
+``import d2lmini as d2l`` gives the classic d2l helpers (``train_2d``, ``show_trace_2d``,
+``get_data_ch7``, ``train_ch7``, ``Animator``, ...) with the same semantics and printouts, plus
+live explorers (``explore``, ``explore_1d``, ``race``).
+
+Everything is imported lazily, so ``import d2lmini`` is fast: matplotlib loads on the first
+plot, torch on the first training loop or data tensor.
+
+Modules, one per concern:
+
+* :mod:`d2lmini.objectives`  test functions with exact gradients and Hessians
+* :mod:`d2lmini.rules`       from-scratch update rules (NumPy), proven against torch.optim
+* :mod:`d2lmini.training`    ``train_2d`` and the minibatch training loops
+* :mod:`d2lmini.plotting`    ``show_trace``, ``show_trace_2d``, ``Animator``, figure settings
+* :mod:`d2lmini.data`        the airfoil data (download, checksum, cache) and loaders
+* :mod:`d2lmini.utils`       ``Timer``, ``Accumulator`` and small tensor helpers
+* :mod:`d2lmini.explorers`   sliders over contour plots
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any, Dict
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY: Dict[str, str] = {}
+
+
+def _register(module: str, *names: str) -> None:
+    for name in names:
+        _LAZY[name] = module
+
+
+_register(
+    "plotting",
+    "plt", "use_svg_display", "set_figsize", "set_axes", "plot", "show_trace", "show_trace_2d",
+    "Animator", "presenter_mode", "annotate",
+)
+_register(
+    "training",
+    "train_2d", "train_ch7", "train_pytorch_ch7", "train_ch11", "train_concise_ch11",
+    "sgd", "linreg", "squared_loss", "evaluate_loss",
+)
+_register("data", "get_data_ch7", "get_data_ch11", "load_array", "load_airfoil", "airfoil_path")
+_register(
+    "utils",
+    "Timer", "Accumulator", "reduce_sum", "reduce_mean", "size", "reshape", "matmul", "tensor",
+    "arange", "zeros", "ones", "normal", "numpy", "float32", "int32", "meshgrid", "exp", "log",
+    "sqrt", "sin", "sinh", "cos", "tanh", "linspace", "rand", "concat", "stack", "eye", "abs",
+    "argmax", "astype", "to", "transpose",
+)
+_register("rules", "hyperparams", "Range")
+_register("explorers", "explore", "explore_1d", "race", "Explorer2D", "Explorer1D", "Race")
+_register("colab", "in_colab", "colab_setup", "check_environment")
+
+_SUBMODULES = {
+    "objectives", "rules", "training", "plotting", "data", "utils", "explorers", "colab",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'd2lmini' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
