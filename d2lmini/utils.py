@@ -53,7 +53,7 @@ class Accumulator:
     def add(self, *args: Any) -> None:
         if len(args) != len(self.data):
             raise ValueError(f"add() takes {len(self.data)} values, got {len(args)}")
-        self.data = [a + float(b) for a, b in zip(self.data, args)]
+        self.data = [a + float(b.detach() if hasattr(b, "detach") else b) for a, b in zip(self.data, args)]
 
     def reset(self) -> None:
         self.data = [0.0] * len(self.data)

@@ -1,0 +1,115 @@
+"""Run a notebook in a real Jupyter kernel and read values back from that kernel.
+
+``run_notebook(name, probe)`` executes ``notebooks/<name>`` top to bottom with nbclient (the
+kernel is the one of the interpreter running the tests), fails on any error output, then runs
+``probe`` (Python code) in the same kernel; ``probe`` must print one JSON document, which is
+returned together with the executed notebook.
+
+Every explorer the notebook created (``d2lmini.explorers`` keeps a registry) is exercised by
+:data:`EXPLORER_PROBE`: a slider moves, and the path, readout and frame must change.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import time
+from typing import Any, Dict, Tuple
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+#: Probe code: exercise every live explorer the notebook created.
+EXPLORER_PROBE = r"""
+import json as _json
+import numpy as _np
+from d2lmini import explorers as _ex
+_report = []
+for _e in _ex.live_explorers():
+    _before = _np.array(_e.trajectory if not isinstance(_e.trajectory, dict) else _np.concatenate(list(_e.trajectory.values())), dtype=float).copy()
+    _frame = _e.frame
+    _moved = None
+    for _name, _w in _e.controls.items():
+        if hasattr(_w, "min") and hasattr(_w, "max") and _name not in ("x1", "x2", "steps", "x0"):
+            _old = _w.value
+            _new = _w.min + 0.37 * (_w.max - _w.min) if _old != _w.min + 0.37 * (_w.max - _w.min) else _w.min + 0.61 * (_w.max - _w.min)
+            _w.value = _new
+            _moved = (_name, float(_old), float(_w.value))
+            break
+    _e.update()
+    _after = _np.array(_e.trajectory if not isinstance(_e.trajectory, dict) else _np.concatenate(list(_e.trajectory.values())), dtype=float)
+    _report.append({
+        "kind": type(_e).__name__,
+        "moved": _moved,
+        "path_changed": bool(_before.shape != _after.shape or not _np.allclose(_before, _after, equal_nan=True)),
+        "frame_changed": bool(_frame != _e.frame),
+        "frame_png": bool(_e.frame[:8] == b"\x89PNG\r\n\x1a\n"),
+        "readout": str(_e.readout),
+    })
+print(_json.dumps(_report))
+"""
+
+
+def _outputs_text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif "data" in out and "text/plain" in out["data"]:
+            parts.append(out["data"]["text/plain"])
+    return "".join(parts)
+
+
+def run_notebook(name: str, probe: str = "print('{}')", timeout: int = 300) -> Tuple[Any, Dict[str, Any], float]:
+    """Execute ``notebooks/<name>``, then ``probe``; return (notebook, probe JSON, seconds)."""
+    path = NOTEBOOKS / name
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.get("outputs") and cell.get("execution_count") is None, (
+                f"{name} is committed with outputs; clear them"
+            )
+    env_backup = dict(os.environ)
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+        allow_errors=False,
+    )
+    t0 = time.perf_counter()
+    try:
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                client.execute_cell(cell, index)
+            elapsed = time.perf_counter() - t0
+            probe_cell = nbformat.v4.new_code_cell(probe)
+            nb.cells.append(probe_cell)
+            client.execute_cell(probe_cell, len(nb.cells) - 1)
+    finally:
+        os.environ.clear()
+        os.environ.update(env_backup)
+    probe_out = _outputs_text(nb.cells.pop())
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            assert out.get("output_type") != "error", f"{name}: error output {out.get('ename')}: {out.get('evalue')}"
+    return nb, json.loads(probe_out.strip().splitlines()[-1]), elapsed
+
+
+def cell_text(nb, tag_or_index) -> str:
+    """The text output of a cell, by index or by a cell tag."""
+    if isinstance(tag_or_index, int):
+        return _outputs_text(nb.cells[tag_or_index])
+    for cell in nb.cells:
+        if tag_or_index in cell.get("metadata", {}).get("tags", []):
+            return _outputs_text(cell)
+    raise KeyError(f"no cell tagged {tag_or_index!r}")
+
+
+def all_text(nb) -> str:
+    """Everything the notebook printed, in order."""
+    return "".join(_outputs_text(c) for c in nb.cells if c.cell_type == "code")

@@ -1,0 +1,557 @@
+"""The classic code of the source articles and of d2l runs unchanged on d2lmini.
+
+Each test runs a snippet in the style of the seeds (``import d2lzh_pytorch as d2l`` or
+``import d2lmini as d2l``), captures what it prints and compares it with the published output.
+"""
+import contextlib
+import io
+import math
+import re
+import subprocess
+import sys
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+
+import d2lmini
+import d2lzh_pytorch
+
+LOSS_CH7 = re.compile(r"^loss: (\d+\.\d{6}), (\d+\.\d{6}) sec per epoch$")
+LOSS_CH11 = re.compile(r"^loss: (\d\.\d{3}), (\d+\.\d{3}) sec/epoch$")
+
+
+def run(code: str) -> str:
+    """Execute ``code`` in a fresh namespace and return what it printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(textwrap.dedent(code), {"__name__": "__seed__"})
+    d2lmini.plt.close("all")
+    return out.getvalue()
+
+
+def test_alias_is_the_same_module():
+    assert d2lzh_pytorch is d2lmini
+    assert d2lzh_pytorch.train_2d is d2lmini.training.train_2d
+
+
+def test_import_is_light_and_fast():
+    code = (
+        "import sys, time; t = time.perf_counter(); import d2lmini; dt = time.perf_counter() - t;"
+        "print(dt, 'torch' in sys.modules, 'matplotlib' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    dt, torch_loaded, mpl_loaded = out.stdout.split()
+    assert torch_loaded == "False" and mpl_loaded == "False"
+    assert float(dt) < 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Seed 003 (gradient descent and Newton): 1-D code with d2l.plt / d2l.set_figsize
+
+
+SEED_003_1D = """
+import numpy as np
+import d2lzh_pytorch as d2l
+
+def f(x):
+    return x**2  # Objective function
+def gradf(x):
+    return 2 * x  # Its derivative
+def gd(eta):
+    x = 10
+    results = [x]
+    for i in range(10):
+        x -= eta * gradf(x)
+        results.append(x)
+    print('epoch 10, x:', x)
+    return results
+def show_trace(res):
+    n = max(abs(min(res)), abs(max(res)))
+    f_line = np.arange(-n, n, 0.01)
+    d2l.set_figsize((3.5, 2.5))
+    d2l.plt.plot(f_line, [f(x) for x in f_line],'-')
+    d2l.plt.plot(res, [f(x) for x in res],'-o')
+    d2l.plt.xlabel('x')
+    d2l.plt.ylabel('f(x)')
+res = gd(0.2)
+show_trace(res)
+show_trace(gd(0.05))
+show_trace(gd(1.1))
+
+c = 0.15 * np.pi
+def f(x):
+    return x * np.cos(c * x)
+def gradf(x):
+    return np.cos(c * x) - c * x * np.sin(c * x)
+show_trace(gd(2))
+
+c = 0.5
+def f(x):
+    return np.cosh(c * x)
+def gradf(x):
+    return c * np.sinh(c * x)
+def hessf(x):
+    return c**2 * np.cosh(c * x)
+def newton(eta=1):
+    x = 10
+    results = [x]
+    for i in range(10):
+        x -= eta * gradf(x) / hessf(x)
+        results.append(x)
+    print('epoch 10, x:', x)
+    return results
+show_trace(newton())
+
+c = 0.15 * np.pi
+def f(x):
+    return x * np.cos(c * x)
+def gradf(x):
+    return np.cos(c * x) - c * x * np.sin(c * x)
+def hessf(x):
+    return - 2 * c * np.sin(c * x) - x * c**2 * np.cos(c * x)
+show_trace(newton())
+show_trace(newton(0.5))
+"""
+
+
+def test_seed_003_one_dimensional_printouts():
+    lines = run(SEED_003_1D).splitlines()
+    assert lines == [
+        "epoch 10, x: 0.06046617599999997",
+        "epoch 10, x: 3.4867844009999995",
+        "epoch 10, x: 61.917364224000096",
+        "epoch 10, x: -1.528165927635083",
+        "epoch 10, x: 0.0",
+        "epoch 10, x: 26.83413291324767",
+        "epoch 10, x: 7.269860168684531",
+    ]
+
+
+def test_show_trace_uses_the_callers_f_or_an_explicit_one():
+    ns = {}
+    exec("import d2lmini as d2l\nf = lambda x: x**2\nd2l.show_trace([10, 6, 3.6])", ns)
+    ax = d2lmini.plt.gca()
+    assert len(ax.lines) == 2 and list(ax.lines[1].get_xdata()) == [10, 6, 3.6]
+    d2lmini.plt.close("all")
+    d2lmini.show_trace([1.0, -2.0, float("inf")], lambda x: x**2)
+    assert "diverged at step 2" in d2lmini.plt.gca().get_title()
+    d2lmini.plt.close("all")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2-D traces: three trainer conventions
+
+
+def test_seed_003_two_argument_trainer_and_show_trace_2d():
+    out = run(
+        """
+        import d2lzh_pytorch as d2l
+        eta = 0.1
+        def f_2d(x1, x2):  # 目标函数
+            return x1 ** 2 + 2 * x2 ** 2
+        def gd_2d(x1, x2):
+            return (x1 - eta * 2 * x1, x2 - eta * 4 * x2)
+        d2l.show_trace_2d(f_2d, d2l.train_2d(gd_2d))
+        """
+    )
+    assert out == "epoch 20, x1 -0.057646, x2 -0.000073\n"
+
+
+MOMENTUM_SHUSENTANG = """
+import d2lzh_pytorch as d2l
+
+def f_2d(x1, x2):
+    return 0.1 * x1 ** 2 + 2 * x2 ** 2
+
+def gd_2d(x1, x2, s1, s2):
+    return (x1 - eta * 0.2 * x1, x2 - eta * 4 * x2, 0, 0)
+
+eta = 0.4
+d2l.show_trace_2d(f_2d, d2l.train_2d(gd_2d))
+eta = 0.6
+d2l.show_trace_2d(f_2d, d2l.train_2d(gd_2d))
+
+def momentum_2d(x1, x2, v1, v2):
+    v1 = gamma * v1 + eta * 0.2 * x1
+    v2 = gamma * v2 + eta * 4 * x2
+    return x1 - v1, x2 - v2, v1, v2
+
+eta, gamma = 0.4, 0.5
+d2l.show_trace_2d(f_2d, d2l.train_2d(momentum_2d))
+eta = 0.6
+d2l.show_trace_2d(f_2d, d2l.train_2d(momentum_2d))
+"""
+
+
+def test_shusentang_momentum_section_printouts():
+    assert run(MOMENTUM_SHUSENTANG).splitlines() == [
+        "epoch 20, x1 -0.943467, x2 -0.000073",
+        "epoch 20, x1 -0.387814, x2 -1673.365109",
+        "epoch 20, x1 -0.062843, x2 0.001202",
+        "epoch 20, x1 0.007188, x2 0.002553",
+    ]
+
+
+def test_show_trace_2d_view_for_diverging_run():
+    d2lmini.plt.close("all")
+    f = lambda x1, x2: 0.1 * x1**2 + 2 * x2**2
+    pts = [(-5.0, -2.0), (-4.8, 2.8), (-4.6, -3.9), (-4.4, 5.5), (-4.2, -1673.0)]
+    d2lmini.show_trace_2d(f, pts)
+    ax = d2lmini.plt.gca()
+    lo, hi = ax.get_ylim()
+    # The view holds the start and the first swings but not the runaway point.
+    assert -10 < lo < -3 and 3 < hi < 10
+    assert "diverged" in ax.get_title()
+    drawn = ax.lines[0].get_ydata()
+    assert np.all(np.isfinite(drawn)) and np.min(drawn) >= lo - 1e-9
+    d2lmini.plt.close("all")
+
+
+def test_d2l_en_f_grad_trainer():
+    out = run(
+        """
+        import d2lmini as d2l
+        def f_2d(x1, x2):
+            return x1 ** 2 + 2 * x2 ** 2
+        def f_2d_grad(x1, x2):
+            return (2 * x1, 4 * x2)
+        def gd_2d(x1, x2, s1, s2, f_grad):
+            g1, g2 = f_grad(x1, x2)
+            return (x1 - eta * g1, x2 - eta * g2, 0, 0)
+        eta = 0.1
+        d2l.show_trace_2d(f_2d, d2l.train_2d(gd_2d, f_grad=f_2d_grad))
+        """
+    )
+    assert out == "epoch 20, x1 -0.057646, x2 -0.000073\n"
+
+
+def test_d2l_en_momentum_and_seed_000_adagrad_and_rmsprop():
+    out = run(
+        """
+        import math
+        import d2lmini as d2l
+        def f_2d(x1, x2):
+            return 0.1 * x1 ** 2 + 2 * x2 ** 2
+        def momentum_2d(x1, x2, v1, v2):
+            v1 = beta * v1 + 0.2 * x1
+            v2 = beta * v2 + 4 * x2
+            return x1 - eta * v1, x2 - eta * v2, v1, v2
+        eta, beta = 0.6, 0.25
+        d2l.show_trace_2d(f_2d, d2l.train_2d(momentum_2d))
+
+        def adagrad_2d(x1, x2, s1, s2):
+            g1, g2, eps = 0.2 * x1, 4 * x2, 1e-6  # 前两项为自变量梯度
+            s1 += g1 ** 2
+            s2 += g2 ** 2
+            x1 -= eta / math.sqrt(s1 + eps) * g1
+            x2 -= eta / math.sqrt(s2 + eps) * g2
+            return x1, x2, s1, s2
+        eta = 0.4
+        d2l.show_trace_2d(f_2d, d2l.train_2d(adagrad_2d))
+        eta = 2
+        d2l.show_trace_2d(f_2d, d2l.train_2d(adagrad_2d))
+
+        def rmsprop_2d(x1, x2, s1, s2):
+            g1, g2, eps = 0.2 * x1, 4 * x2, 1e-6
+            s1 = gamma * s1 + (1 - gamma) * g1 ** 2
+            s2 = gamma * s2 + (1 - gamma) * g2 ** 2
+            x1 -= eta / math.sqrt(s1 + eps) * g1
+            x2 -= eta / math.sqrt(s2 + eps) * g2
+            return x1, x2, s1, s2
+        eta, gamma = 0.4, 0.9
+        d2l.show_trace_2d(f_2d, d2l.train_2d(rmsprop_2d))
+        """
+    )
+    assert out.splitlines() == [
+        "epoch 20, x1 -0.126340, x2 -0.186632",
+        "epoch 20, x1 -2.382563, x2 -0.158591",
+        "epoch 20, x1 -0.002295, x2 -0.000000",
+        "epoch 20, x1 -0.010599, x2 0.000000",
+    ]
+
+
+def test_train_2d_steps_and_return_value():
+    res = d2lmini.train_2d(lambda a, b, s1, s2: (a / 2, b / 2, s1, s2), steps=3, verbose=False)
+    assert res == [(-5, -2), (-2.5, -1.0), (-1.25, -0.5), (-0.625, -0.25)]
+
+
+def test_train_2d_overflow_is_shown_not_raised(capsys):
+    eta = 3  # integer arithmetic grows without bound; float arithmetic overflows
+    res = d2lmini.train_2d(lambda a, b, s1, s2: (a - eta * a, b - eta * 4.0 * b, 0, 0), steps=2000)
+    out = capsys.readouterr().out
+    assert "diverged at step" in out
+    k = int(re.search(r"diverged at step (\d+)", out).group(1))
+    assert len(res) == k + 1
+    d2lmini.show_trace_2d(lambda a, b: a**2 + b**2, res)  # still draws
+    d2lmini.plt.close("all")
+
+
+@pytest.mark.parametrize(
+    "trainer, kwargs, exc, words",
+    [
+        (lambda a, b, s1, s2: (a, b), {}, TypeError, "(x1, x2, s1, s2)"),
+        (lambda a, b, s1, s2: None, {}, TypeError, "must return"),
+        ("not a function", {}, TypeError, "trainer"),
+        (lambda a, b, s1, s2: (a, b, s1, s2), {"steps": 0}, ValueError, "steps"),
+        (lambda a, b, s1, s2: (a, b, s1, s2), {"steps": 2.5}, ValueError, "steps"),
+        (lambda a, b, s1, s2, g: (a, b, s1, s2), {"f_grad": 3}, TypeError, "f_grad"),
+    ],
+)
+def test_train_2d_bad_input(trainer, kwargs, exc, words):
+    with pytest.raises(exc, match=re.escape(words)):
+        d2lmini.train_2d(trainer, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Minibatch training on the airfoil data
+
+
+SEED_000_MINIBATCH = """
+import torch
+import d2lzh_pytorch as d2l
+features, labels = d2l.get_data_ch7()
+def init_adagrad_states():
+    s_w = torch.zeros((features.shape[1], 1), dtype=torch.float32)
+    s_b = torch.zeros(1, dtype=torch.float32)
+    return (s_w, s_b)
+def adagrad(params, states, hyperparams):
+    eps = 1e-6
+    for p, s in zip(params, states):
+        s.data += (p.grad.data**2)
+        p.data -= hyperparams['lr'] * p.grad.data / torch.sqrt(s + eps)
+d2l.train_ch7(adagrad, init_adagrad_states(), {'lr': 0.1}, features, labels)
+d2l.train_pytorch_ch7(torch.optim.Adagrad, {'lr': 0.1}, features, labels)
+"""
+
+
+def test_seed_000_adagrad_minibatch_printouts():
+    np.random.seed(0)
+    torch.manual_seed(0)
+    lines = run(SEED_000_MINIBATCH).splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        m = LOSS_CH7.match(line)
+        assert m, line
+        # Both near the exact least-squares minimum 0.241688 of this objective.
+        assert 0.2416 <= float(m.group(1)) < 0.26
+
+
+def test_train_ch7_curve_semantics():
+    features, labels = d2lmini.get_data_ch7()
+    np.random.seed(1)
+    with contextlib.redirect_stdout(io.StringIO()):
+        times, ls = d2lmini.train_ch7(d2lmini.sgd, None, {"lr": 0.05}, features, labels, return_history=True)
+        assert len(ls) == 1 + 15 * 2 and len(times) == 2
+        assert abs(ls[0] - 0.4933) < 0.01  # loss at w ~ 0, b = 0
+        _, ls1500 = d2lmini.train_ch7(d2lmini.sgd, None, {"lr": 1}, features, labels, 1500, 6,
+                                      return_history=True)
+        assert len(ls1500) == 1 + 6 and ls1500[-1] < 0.26
+    d2lmini.plt.close("all")
+
+
+def test_train_ch7_diverging_run_is_reported(capsys):
+    features, labels = d2lmini.get_data_ch7()
+    d2lmini.train_ch7(d2lmini.sgd, None, {"lr": 50.0}, features, labels)
+    out = capsys.readouterr().out
+    assert "diverged" in out and "smaller learning rate" in out
+    d2lmini.plt.close("all")
+
+
+def test_momentum_minibatch_and_torch_sgd():
+    out = run(
+        """
+        import torch
+        import d2lzh_pytorch as d2l
+        features, labels = d2l.get_data_ch7()
+        def init_momentum_states():
+            v_w = torch.zeros((features.shape[1], 1), dtype=torch.float32)
+            v_b = torch.zeros(1, dtype=torch.float32)
+            return (v_w, v_b)
+        def sgd_momentum(params, states, hyperparams):
+            for p, v in zip(params, states):
+                v.data = hyperparams['momentum'] * v.data + hyperparams['lr'] * p.grad.data
+                p.data -= v.data
+        d2l.train_ch7(sgd_momentum, init_momentum_states(), {'lr': 0.004, 'momentum': 0.9}, features, labels)
+        d2l.train_pytorch_ch7(torch.optim.SGD, {'lr': 0.004, 'momentum': 0.9}, features, labels)
+        """
+    )
+    for line in out.splitlines():
+        m = LOSS_CH7.match(line)
+        assert m and 0.2416 <= float(m.group(1)) < 0.3, line
+
+
+def test_adadelta_and_adam_minibatch_shusentang():
+    np.random.seed(2)
+    out = run(
+        """
+        import torch
+        import d2lzh_pytorch as d2l
+        features, labels = d2l.get_data_ch7()
+        def init_adadelta_states():
+            s_w, s_b = torch.zeros((features.shape[1], 1), dtype=torch.float32), torch.zeros(1, dtype=torch.float32)
+            delta_w, delta_b = torch.zeros((features.shape[1], 1), dtype=torch.float32), torch.zeros(1, dtype=torch.float32)
+            return ((s_w, delta_w), (s_b, delta_b))
+        def adadelta(params, states, hyperparams):
+            rho, eps = hyperparams['rho'], 1e-5
+            for p, (s, delta) in zip(params, states):
+                s[:] = rho * s + (1 - rho) * (p.grad.data**2)
+                g =  p.grad.data * torch.sqrt((delta + eps) / (s + eps))
+                p.data -= g
+                delta[:] = rho * delta + (1 - rho) * g * g
+        d2l.train_ch7(adadelta, init_adadelta_states(), {'rho': 0.9}, features, labels)
+
+        def init_adam_states():
+            v_w, v_b = torch.zeros((features.shape[1], 1), dtype=torch.float32), torch.zeros(1, dtype=torch.float32)
+            s_w, s_b = torch.zeros((features.shape[1], 1), dtype=torch.float32), torch.zeros(1, dtype=torch.float32)
+            return ((v_w, s_w), (v_b, s_b))
+        def adam(params, states, hyperparams):
+            beta1, beta2, eps = 0.9, 0.999, 1e-6
+            for p, (v, s) in zip(params, states):
+                v[:] = beta1 * v + (1 - beta1) * p.grad.data
+                s[:] = beta2 * s + (1 - beta2) * p.grad.data**2
+                v_bias_corr = v / (1 - beta1 ** hyperparams['t'])
+                s_bias_corr = s / (1 - beta2 ** hyperparams['t'])
+                p.data -= hyperparams['lr'] * v_bias_corr / (torch.sqrt(s_bias_corr) + eps)
+            hyperparams['t'] += 1
+        d2l.train_ch7(adam, init_adam_states(), {'lr': 0.01, 't': 1}, features, labels)
+        """
+    )
+    lines = out.splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        m = LOSS_CH7.match(line)
+        assert m and 0.2416 <= float(m.group(1)) < 0.27, line
+
+
+def test_d2l_en_train_ch11_and_concise():
+    torch.manual_seed(0)
+    out = run(
+        """
+        import torch
+        from d2lmini import *  # noqa
+        import d2lmini as d2l
+        data_iter, feature_dim = d2l.get_data_ch11(batch_size=10)
+        def sgd(params, states, hyperparams):
+            for p in params:
+                p.data.sub_(hyperparams['lr'] * p.grad)
+                p.grad.data.zero_()
+        res = d2l.train_ch11(sgd, None, {'lr': 0.05}, data_iter, feature_dim, 2)
+        assert len(res[0]) == len(res[1]) == 15, (len(res[0]), len(res[1]))
+        d2l.train_concise_ch11(torch.optim.SGD, {'lr': 0.01}, data_iter)
+        """
+    )
+    lines = out.splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        m = LOSS_CH11.match(line)
+        assert m and 0.24 <= float(m.group(1)) < 0.27, line
+
+
+def test_seed_004_style_training_with_animator_timer_accumulator():
+    """Seed 004 trains with d2l.Animator, d2l.Timer, d2l.Accumulator, d2l.reduce_sum, d2l.size."""
+    out = run(
+        """
+        import torch
+        import d2lmini as d2l
+        def evaluate_loss(net, data_iter, loss):
+            metric = d2l.Accumulator(2)
+            for X, y in data_iter:
+                out = net(X)
+                y = d2l.reshape(y, out.shape)
+                l = loss(out, y)
+                metric.add(d2l.reduce_sum(l), d2l.size(l))
+            return metric[0] / metric[1]
+        def init_rmsprop_states(feature_dim):
+            s_w = torch.zeros((feature_dim, 1))
+            s_b = torch.zeros(1)
+            return (s_w, s_b)
+        def rmsprop(params, states, hyperparams):
+            gamma, eps = hyperparams['gamma'], 1e-6
+            for p, s in zip(params, states):
+                with torch.no_grad():
+                    s[:] = gamma * s + (1 - gamma) * torch.square(p.grad)
+                    p[:] -= hyperparams['lr'] * p.grad / torch.sqrt(s + eps)
+                p.grad.data.zero_()
+        def train(trainer_fn, states, hyperparams, data_iter, feature_dim, num_epochs=2):
+            w = torch.normal(mean=0.0, std=0.01, size=(feature_dim, 1), requires_grad=True)
+            b = torch.zeros((1), requires_grad=True)
+            animator = d2l.Animator(xlabel='epoch', ylabel='loss', xlim=[0, num_epochs], ylim=[0.22, 0.35])
+            n, timer = 0, d2l.Timer()
+            net, loss = lambda X: d2l.linreg(X, w, b), d2l.squared_loss
+            for _ in range(num_epochs):
+                for X, y in data_iter:
+                    l = loss(net(X), y).mean()
+                    l.backward()
+                    trainer_fn([w, b], states, hyperparams)
+                    n += X.shape[0]
+                    if n % 200 == 0:
+                        timer.stop()
+                        animator.add(n / X.shape[0] / len(data_iter), (evaluate_loss(net, data_iter, loss),))
+                        timer.start()
+            print(f'loss: {animator.Y[0][-1]:.3f}, {timer.avg():.3f} sec/epoch')
+            return timer.cumsum(), animator.Y[0]
+        data_iter, dim = d2l.get_data_ch11(10)
+        train(rmsprop, init_rmsprop_states(dim), {'lr': 0.01, 'gamma': 0.9}, data_iter, dim)
+        """
+    )
+    m = LOSS_CH11.match(out.strip())
+    assert m and 0.24 <= float(m.group(1)) < 0.27, out
+
+
+def test_utilities():
+    t = d2lmini.Timer()
+    t.stop()
+    t.start()
+    t.stop()
+    assert len(t.times) == 2 and t.cumsum()[-1] == pytest.approx(t.sum())
+    assert t.avg() == pytest.approx(t.sum() / 2)
+    acc = d2lmini.Accumulator(2)
+    acc.add(1, 2)
+    acc.add(torch.tensor(3.0), 4)
+    assert (acc[0], acc[1]) == (4.0, 6.0)
+    with pytest.raises(ValueError):
+        acc.add(1)
+    x = torch.arange(6.0)
+    assert d2lmini.reduce_sum(x).item() == 15.0 and d2lmini.size(x) == 6
+    assert d2lmini.reshape(x, (2, 3)).shape == (2, 3)
+    w = torch.ones(5, 1)
+    assert d2lmini.linreg(torch.ones(3, 5), w, torch.zeros(1)).shape == (3, 1)
+    assert torch.allclose(d2lmini.squared_loss(torch.ones(3, 1), torch.zeros(3)), torch.full((3, 1), 0.5))
+
+
+def test_sgd_both_forms():
+    p = torch.ones(3, requires_grad=True)
+    (p * 2).sum().backward()
+    d2lmini.sgd([p], 0.1, 2)  # d2l ch3 form: lr * grad / batch_size
+    assert torch.allclose(p.detach(), torch.full((3,), 0.9)) and p.grad.abs().sum() == 0
+    (p * 2).sum().backward()
+    d2lmini.sgd([p], None, {"lr": 0.1})  # ch7/ch11 form
+    assert torch.allclose(p.detach(), torch.full((3,), 0.7))
+    with pytest.raises(ValueError, match="lr"):
+        d2lmini.sgd([p], None, {"lr": -1})
+    with pytest.raises(ValueError, match="lr"):
+        d2lmini.sgd([p], None, {"momentum": 0.9})
+
+
+def test_training_loops_bad_input():
+    features, labels = d2lmini.get_data_ch7()
+    with pytest.raises(ValueError, match="lr"):
+        d2lmini.train_ch7(d2lmini.sgd, None, {"lr": -0.1}, features, labels)
+    with pytest.raises(ValueError, match="lr"):
+        d2lmini.train_ch7(d2lmini.sgd, None, {"lr": float("nan")}, features, labels)
+    with pytest.raises(ValueError, match="batch_size"):
+        d2lmini.train_ch7(d2lmini.sgd, None, {"lr": 0.1}, features, labels, batch_size=0)
+    with pytest.raises(ValueError, match="shape"):
+        d2lmini.train_ch7(d2lmini.sgd, (torch.zeros(4, 1), torch.zeros(1)), {"lr": 0.1}, features, labels)
+    with pytest.raises(TypeError, match="dict"):
+        d2lmini.train_ch7(d2lmini.sgd, None, 0.1, features, labels)
+    with pytest.raises(ValueError, match="labels"):
+        d2lmini.train_ch7(d2lmini.sgd, None, {"lr": 0.1}, features, labels[:10])
+    with pytest.raises(TypeError, match="optimizer"):
+        d2lmini.train_pytorch_ch7(torch.optim.SGD, {"lr": 0.1, "bogus": 1}, features, labels)
