@@ -1,0 +1,434 @@
+"""Tests of d2lmini.data: the airfoil file (download, checksum, cache) and the d2l loaders.
+
+The numerical tests read the real file from ``$D2LMINI_DATA_DIR`` (``make test`` sets it) or
+from ``<repo>/../shared/data``. They fail, never skip, when the file is missing.
+
+The download tests run pooch against a local HTTP server on 127.0.0.1 (an ephemeral port, one
+server per test, stopped at the end). Nothing here touches the internet.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List
+
+import numpy as np
+import pytest
+
+from d2lmini import data as d2ldata
+from d2lmini.data import (
+    AIRFOIL_FILENAME,
+    AIRFOIL_SHA1,
+    AIRFOIL_URL,
+    DataChecksumError,
+    DataDownloadError,
+    airfoil_path,
+    get_data_ch7,
+    get_data_ch11,
+    load_airfoil,
+    load_array,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+# data/README.md and the d2l reference notes, section 5
+RAW_MEANS = [2886.38, 6.7823, 0.136548, 50.8607, 0.0111399, 124.836]
+RAW_STDS = [3151.52, 5.9162, 0.093510, 15.5676, 0.0131459, 6.89636]
+LOSS_AT_ZERO = 0.493259
+LOSS_FLOOR = 0.241688
+
+
+# --------------------------------------------------------------------------------------------
+# fixtures
+
+
+@pytest.fixture(scope="session")
+def airfoil_dir() -> Path:
+    """The folder with the real airfoil file: ``$D2LMINI_DATA_DIR``, else ``../shared/data``."""
+    env = os.environ.get("D2LMINI_DATA_DIR", "").strip()
+    folder = Path(env).expanduser() if env else (REPO.parent / "shared" / "data").resolve()
+    path = folder / AIRFOIL_FILENAME
+    if not path.is_file():
+        pytest.fail(
+            f"The airfoil data file is missing: {path} does not exist. These tests need the real "
+            f"file. Put the original {AIRFOIL_FILENAME} (CRLF, SHA-1 {AIRFOIL_SHA1}, from "
+            f"{AIRFOIL_URL}) in a folder and set D2LMINI_DATA_DIR to that folder.",
+            pytrace=False,
+        )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def airfoil_bytes(airfoil_dir: Path) -> bytes:
+    raw = (airfoil_dir / AIRFOIL_FILENAME).read_bytes()
+    assert hashlib.sha1(raw).hexdigest() == AIRFOIL_SHA1, "the reference file itself is wrong"
+    return raw
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No D2LMINI_* variables and no proxy for 127.0.0.1."""
+    for name in ("D2LMINI_DATA_DIR", "D2LMINI_AIRFOIL_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    return monkeypatch
+
+
+class LocalServer:
+    """What the test server knows: its base URL and the paths it was asked for."""
+
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.requests: List[str] = []
+
+    def url(self, route: str) -> str:
+        return f"{self.base}/{route}/{AIRFOIL_FILENAME}"
+
+
+@pytest.fixture
+def server(airfoil_bytes: bytes, clean_env: pytest.MonkeyPatch) -> Iterator[LocalServer]:
+    """An HTTP server on 127.0.0.1 (ephemeral port) with one route per kind of answer."""
+    good = airfoil_bytes
+    flipped = bytearray(good)
+    flipped[100] ^= 0x01  # one bit wrong somewhere in the first rows
+    routes: Dict[str, Callable[[http.server.BaseHTTPRequestHandler], None]] = {}
+
+    def send(body: bytes, length: int = -1) -> Callable[[http.server.BaseHTTPRequestHandler], None]:
+        def answer(handler: http.server.BaseHTTPRequestHandler) -> None:
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/octet-stream")
+            if length is not None:
+                handler.send_header("Content-Length", str(len(body) if length < 0 else length))
+            handler.end_headers()
+            handler.wfile.write(body)
+            handler.wfile.flush()
+            handler.close_connection = True  # close after a short body: a truncated download
+
+        return answer
+
+    routes["ok"] = send(good)
+    routes["lf"] = send(good.replace(b"\r\n", b"\n"))  # same numbers, LF line endings
+    routes["flipped"] = send(bytes(flipped))
+    routes["truncated"] = send(good[:1000], length=len(good))  # promises more than it sends
+    routes["truncated-nolength"] = send(good[:1000], length=None)  # no length: only the hash knows
+
+    state = LocalServer(0)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        timeout = 5  # a stuck client cannot hold a worker for long
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            state.requests.append(self.path)
+            route = self.path.strip("/").split("/")[0]
+            if route in routes:
+                routes[route](self)
+            else:
+                self.send_error(404, "Not Found")
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="airfoil-test-server", daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+        assert not thread.is_alive(), "the test HTTP server did not stop"
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens (connection refused, like being offline)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/{AIRFOIL_FILENAME}"
+
+
+def listing(folder: Path) -> List[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def sha1_of(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# the real file: shapes, dtypes, standardisation, reference numbers
+
+
+def test_airfoil_path_verifies_the_real_file(airfoil_dir: Path, clean_env) -> None:
+    path = airfoil_path(airfoil_dir)
+    assert path == airfoil_dir / AIRFOIL_FILENAME
+    assert sha1_of(path) == AIRFOIL_SHA1
+    raw = path.read_bytes()
+    assert len(raw) == 59984 and raw.count(b"\r\n") == 1503  # CRLF, one line per row
+
+
+def test_data_dir_from_environment(airfoil_dir: Path, clean_env) -> None:
+    clean_env.setenv("D2LMINI_DATA_DIR", str(airfoil_dir))
+    clean_env.setenv("D2LMINI_AIRFOIL_URL", closed_port_url())  # no download may happen
+    assert airfoil_path() == airfoil_dir / AIRFOIL_FILENAME
+    features, labels = get_data_ch7()
+    assert features.shape == (1500, 5) and labels.shape == (1500,)
+
+
+def test_folder_resolution_order(tmp_path: Path, clean_env) -> None:
+    resolve = d2ldata._resolve_dir
+    # a source checkout: the default cache is <repo>/data/cache (git-ignored)
+    assert (REPO / "data" / "README.md").is_file()
+    assert resolve() == REPO / "data" / "cache"
+    clean_env.setenv("D2LMINI_DATA_DIR", "")  # `make` exports an empty value: counts as unset
+    assert resolve() == REPO / "data" / "cache"
+    clean_env.setenv("D2LMINI_DATA_DIR", str(tmp_path / "env"))
+    assert resolve() == tmp_path / "env"
+    assert resolve(tmp_path / "arg") == tmp_path / "arg"  # the argument wins
+    assert resolve(str(tmp_path / "arg")) == tmp_path / "arg"
+    with pytest.raises(TypeError, match="data_dir"):
+        resolve(42)  # type: ignore[arg-type]
+
+
+def test_load_airfoil_raw_table(airfoil_dir: Path) -> None:
+    data = load_airfoil(airfoil_dir)
+    assert data.shape == (1503, 6) and data.dtype == np.float64
+    np.testing.assert_allclose(data.mean(axis=0), RAW_MEANS, rtol=1e-5)
+    np.testing.assert_allclose(data.std(axis=0), RAW_STDS, rtol=1e-5)
+    np.testing.assert_allclose(data[0], [800, 0, 0.3048, 71.3, 0.00266337, 126.201])
+    data32 = load_airfoil(airfoil_dir, dtype=np.float32)
+    assert data32.shape == (1503, 6) and data32.dtype == np.float32
+    with pytest.raises(ValueError, match="dtype"):
+        load_airfoil(airfoil_dir, dtype=np.int64)
+
+
+def test_get_data_ch7_shapes_dtypes_and_standardisation(airfoil_dir: Path) -> None:
+    import torch
+
+    features, labels = get_data_ch7(airfoil_dir)
+    assert isinstance(features, torch.Tensor) and isinstance(labels, torch.Tensor)
+    assert features.shape == (1500, 5) and labels.shape == (1500,)
+    assert features.dtype == torch.float32 and labels.dtype == torch.float32
+
+    # statistics over ALL 1503 rows (ddof 0); the first 1500 rows are returned
+    raw = load_airfoil(airfoil_dir)
+    z = (raw - raw.mean(axis=0)) / raw.std(axis=0)
+    np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(z.std(axis=0), 1, atol=1e-12)
+    np.testing.assert_array_equal(features.numpy(), z[:1500, :-1].astype(np.float32))
+    np.testing.assert_array_equal(labels.numpy(), z[:1500, -1].astype(np.float32))
+    # not standardised over the 1500 rows alone: that would give exactly zero means here
+    assert np.abs(features.double().numpy().mean(axis=0)).max() > 1e-4
+
+
+def test_linear_regression_reference_losses(airfoil_dir: Path) -> None:
+    features, labels = get_data_ch7(airfoil_dir)
+    X = features.double().numpy()
+    y = labels.double().numpy()
+    A = np.column_stack([X, np.ones(len(X))])
+
+    def loss(wb: np.ndarray) -> float:
+        return float(np.mean((A @ wb - y) ** 2) / 2)
+
+    assert loss(np.zeros(6)) == pytest.approx(LOSS_AT_ZERO, abs=1e-6)
+    best, *_ = np.linalg.lstsq(A, y, rcond=None)
+    assert loss(best) == pytest.approx(LOSS_FLOOR, abs=1e-6)
+
+
+def test_get_data_ch11_dataloader(airfoil_dir: Path) -> None:
+    import torch
+
+    data_iter, feature_dim = get_data_ch11(10, data_dir=airfoil_dir)
+    assert feature_dim == 5
+    assert isinstance(data_iter, torch.utils.data.DataLoader)
+    assert len(data_iter) == 150
+    assert isinstance(data_iter.sampler, torch.utils.data.RandomSampler)  # shuffles
+    X, y = next(iter(data_iter))
+    assert X.shape == (10, 5) and y.shape == (10,)
+    assert X.dtype == torch.float32 and y.dtype == torch.float32
+
+    first = [b[1].clone() for b in data_iter]
+    second = [b[1].clone() for b in data_iter]
+    assert not torch.equal(torch.cat(first), torch.cat(second))  # a new order each epoch
+
+    # the same 1500 rows as get_data_ch7, standardised in float32 instead of float64
+    features, labels = get_data_ch7(airfoil_dir)
+    Xs, ys = data_iter.dataset.tensors  # type: ignore[attr-defined]
+    assert Xs.shape == (1500, 5) and ys.shape == (1500,)
+    assert (Xs - features).abs().max().item() < 1e-4
+    assert (ys - labels).abs().max().item() < 1e-4
+    assert not torch.equal(Xs, features)  # float32 statistics really are used
+
+    it100, dim = get_data_ch11(batch_size=1500, n=100, data_dir=airfoil_dir)
+    assert dim == 5 and len(it100) == 1 and next(iter(it100))[0].shape == (100, 5)
+    it_all, _ = get_data_ch11(batch_size=1, n=1503, data_dir=airfoil_dir)
+    assert len(it_all) == 1503
+
+
+def test_load_array() -> None:
+    import torch
+
+    X = np.arange(12, dtype=np.float32).reshape(6, 2)
+    y = torch.arange(6.0)
+    loader = load_array((X, y), 4, is_train=False)
+    batches = list(loader)
+    assert [b[0].shape[0] for b in batches] == [4, 2]
+    assert torch.equal(batches[0][0], torch.from_numpy(X[:4]))  # no shuffling: in order
+    assert isinstance(load_array((X, y), 2).sampler, torch.utils.data.RandomSampler)
+    with pytest.raises(ValueError, match="batch_size"):
+        load_array((X, y), 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, word",
+    [
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"batch_size": -3}, ValueError, "batch_size"),
+        ({"batch_size": 2.5}, TypeError, "batch_size"),
+        ({"batch_size": True}, TypeError, "batch_size"),
+        ({"n": 0}, ValueError, "n must"),
+        ({"n": 5000}, ValueError, "n must"),
+        ({"n": "100"}, TypeError, "n must"),
+    ],
+)
+def test_get_data_ch11_bad_arguments(kwargs, error, word, tmp_path: Path, clean_env) -> None:
+    # checked before any file access: an empty folder and no server are enough
+    clean_env.setenv("D2LMINI_AIRFOIL_URL", closed_port_url())
+    with pytest.raises(error, match=word):
+        get_data_ch11(data_dir=tmp_path, **kwargs)
+    assert listing(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------
+# the download path through pooch, against a local server
+
+
+def test_download_then_cache_hit(server: LocalServer, tmp_path: Path, clean_env,
+                                 airfoil_bytes: bytes) -> None:
+    clean_env.setenv("D2LMINI_AIRFOIL_URL", server.url("ok"))
+    folder = tmp_path / "cache" / "d2lmini"  # created on demand
+    path = airfoil_path(folder)
+    assert path == folder / AIRFOIL_FILENAME
+    assert path.read_bytes() == airfoil_bytes
+    assert listing(folder) == [AIRFOIL_FILENAME]
+    assert len(server.requests) == 1
+
+    assert airfoil_path(folder) == path  # verified from the cache
+    assert load_airfoil(folder).shape == (1503, 6)
+    features, _ = get_data_ch7(folder)
+    assert features.shape == (1500, 5)
+    assert len(server.requests) == 1  # no second download
+    assert listing(folder) == [AIRFOIL_FILENAME]
+
+
+@pytest.mark.parametrize("route", ["flipped", "lf", "truncated-nolength"])
+def test_download_with_wrong_checksum(route: str, server: LocalServer, tmp_path: Path,
+                                      clean_env) -> None:
+    clean_env.setenv("D2LMINI_AIRFOIL_URL", server.url(route))
+    with pytest.raises(DataDownloadError) as info:
+        airfoil_path(tmp_path)
+    message = str(info.value)
+    assert "checksum" in message and "SHA-1" in message
+    assert AIRFOIL_SHA1 in message
+    assert listing(tmp_path) == []  # neither the file nor pooch's temporary file is left
+    assert len(server.requests) == 1
+
+
+def test_download_truncated(server: LocalServer, tmp_path: Path, clean_env) -> None:
+    clean_env.setenv("D2LMINI_AIRFOIL_URL", server.url("truncated"))
+    with pytest.raises(DataDownloadError, match="truncated"):
+        airfoil_path(tmp_path)
+    assert listing(tmp_path) == []
+
+
+def test_download_http_404(server: LocalServer, tmp_path: Path, clean_env) -> None:
+    clean_env.setenv("D2LMINI_AIRFOIL_URL", server.url("missing"))
+    with pytest.raises(DataDownloadError, match="HTTP 404") as info:
+        airfoil_path(tmp_path)
+    assert server.url("missing") in str(info.value)
+    assert listing(tmp_path) == []
+
+
+def test_download_offline_says_what_to_do(tmp_path: Path, clean_env) -> None:
+    url = closed_port_url()
+    clean_env.setenv("D2LMINI_AIRFOIL_URL", url)
+    folder = tmp_path / "data"
+    with pytest.raises(DataDownloadError) as info:
+        airfoil_path(folder)
+    message = str(info.value)
+    assert isinstance(info.value, RuntimeError)
+    assert "could not connect" in message and "offline" in message
+    assert "connect to the internet" in message
+    assert f"download {url} by hand" in message
+    assert str(folder / AIRFOIL_FILENAME) in message
+    assert "D2LMINI_DATA_DIR" in message
+    assert listing(folder) == []
+
+
+def test_wrong_file_in_user_folder_is_reported_and_kept(server: LocalServer, tmp_path: Path,
+                                                         clean_env) -> None:
+    clean_env.setenv("D2LMINI_AIRFOIL_URL", server.url("ok"))
+    path = tmp_path / AIRFOIL_FILENAME
+    content = b"800\t0\t0.3048\t71.3\t0.00266337\t126.201\r\n"
+    path.write_bytes(content)
+    found = hashlib.sha1(content).hexdigest()
+    with pytest.raises(DataChecksumError) as info:
+        airfoil_path(tmp_path)
+    message = str(info.value)
+    assert str(path) in message and found in message and AIRFOIL_SHA1 in message
+    assert "delete" in message and AIRFOIL_URL in message
+    assert path.read_bytes() == content  # untouched
+    assert listing(tmp_path) == [AIRFOIL_FILENAME]
+    assert server.requests == []  # no download attempted
+    with pytest.raises(DataChecksumError):
+        get_data_ch7(tmp_path)  # the loaders report it too
+
+
+def test_lf_copy_gets_a_specific_hint(tmp_path: Path, airfoil_bytes: bytes, clean_env) -> None:
+    clean_env.setenv("D2LMINI_AIRFOIL_URL", closed_port_url())
+    path = tmp_path / AIRFOIL_FILENAME
+    lf = airfoil_bytes.replace(b"\r\n", b"\n")
+    path.write_bytes(lf)
+    with pytest.raises(DataChecksumError, match="LF line endings") as info:
+        airfoil_path(tmp_path)
+    assert "CRLF" in str(info.value)
+    assert path.read_bytes() == lf
+
+
+def test_folder_that_cannot_be_created(tmp_path: Path, clean_env) -> None:
+    clean_env.setenv("D2LMINI_AIRFOIL_URL", closed_port_url())
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    folder = blocker / "cache"
+    with pytest.raises(DataDownloadError, match="Cannot create the data folder") as info:
+        airfoil_path(folder)
+    assert str(folder) in str(info.value) and "D2LMINI_DATA_DIR" in str(info.value)
+    assert blocker.read_text() == "not a folder"
+
+
+# --------------------------------------------------------------------------------------------
+# import cost
+
+
+def test_import_does_not_load_torch() -> None:
+    code = (
+        "import sys, d2lmini, d2lmini.data\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "assert 'pooch' not in sys.modules, 'pooch imported'\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
