@@ -14,7 +14,7 @@ import json
 import os
 import pathlib
 import time
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import nbformat
 from nbclient import NotebookClient
@@ -63,8 +63,15 @@ def _outputs_text(cell) -> str:
     return "".join(parts)
 
 
-def run_notebook(name: str, probe: str = "print('{}')", timeout: int = 300) -> Tuple[Any, Dict[str, Any], float]:
-    """Execute ``notebooks/<name>``, then ``probe``; return (notebook, probe JSON, seconds)."""
+def run_notebook(name: str, probes: Optional[Dict[str, str]] = None,
+                 timeout: int = 300) -> Tuple[Any, Dict[str, Any], float]:
+    """Execute ``notebooks/<name>`` top to bottom, then each probe in the same kernel.
+
+    ``probes`` maps a key to Python code whose last printed line is one JSON document; the
+    parsed documents come back under the same keys, plus ``"explorers"`` (the report of
+    :data:`EXPLORER_PROBE`). Returns (executed notebook, probe results, seconds for the
+    notebook's own cells). Fails on any error output.
+    """
     path = NOTEBOOKS / name
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
@@ -72,6 +79,8 @@ def run_notebook(name: str, probe: str = "print('{}')", timeout: int = 300) -> T
             assert not cell.get("outputs") and cell.get("execution_count") is None, (
                 f"{name} is committed with outputs; clear them"
             )
+    all_probes = dict(probes or {})
+    all_probes["explorers"] = EXPLORER_PROBE
     env_backup = dict(os.environ)
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     client = NotebookClient(
@@ -81,23 +90,37 @@ def run_notebook(name: str, probe: str = "print('{}')", timeout: int = 300) -> T
         resources={"metadata": {"path": str(NOTEBOOKS)}},
         allow_errors=False,
     )
+    results: Dict[str, Any] = {}
     t0 = time.perf_counter()
     try:
         with client.setup_kernel():
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
             elapsed = time.perf_counter() - t0
-            probe_cell = nbformat.v4.new_code_cell(probe)
-            nb.cells.append(probe_cell)
-            client.execute_cell(probe_cell, len(nb.cells) - 1)
+            for key, code in all_probes.items():
+                probe_cell = nbformat.v4.new_code_cell(code)
+                nb.cells.append(probe_cell)
+                client.execute_cell(probe_cell, len(nb.cells) - 1)
+                text = _outputs_text(nb.cells.pop()).strip()
+                assert text, f"probe {key!r} printed nothing"
+                results[key] = json.loads(text.splitlines()[-1])
     finally:
         os.environ.clear()
         os.environ.update(env_backup)
-    probe_out = _outputs_text(nb.cells.pop())
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             assert out.get("output_type") != "error", f"{name}: error output {out.get('ename')}: {out.get('evalue')}"
-    return nb, json.loads(probe_out.strip().splitlines()[-1]), elapsed
+    return nb, results, elapsed
+
+
+def check_explorers(results: Dict[str, Any], minimum: int = 1) -> None:
+    """Assert the notebook made at least ``minimum`` explorers and each answered a slider."""
+    report = results["explorers"]
+    assert len(report) >= minimum, f"expected at least {minimum} explorer(s), found {len(report)}"
+    for item in report:
+        assert item["moved"] is not None, f"{item['kind']}: no slider to move"
+        assert item["path_changed"], f"{item['kind']}: moving {item['moved']} did not change the path"
+        assert item["frame_changed"] and item["frame_png"], f"{item['kind']}: the picture did not change"
 
 
 def cell_text(nb, tag_or_index) -> str:
