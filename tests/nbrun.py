@@ -35,8 +35,12 @@ for _e in _ex.live_explorers():
     for _name, _w in _e.controls.items():
         if hasattr(_w, "min") and hasattr(_w, "max") and _name not in ("x1", "x2", "steps", "x0"):
             _old = _w.value
-            _new = _w.min + 0.37 * (_w.max - _w.min) if _old != _w.min + 0.37 * (_w.max - _w.min) else _w.min + 0.61 * (_w.max - _w.min)
-            _w.value = _new
+            _log = hasattr(_w, "base")  # FloatLogSlider: min and max are exponents
+            _pick = lambda _f: (_w.base ** (_w.min + _f * (_w.max - _w.min))) if _log else (_w.min + _f * (_w.max - _w.min))
+            _new = _pick(0.37)
+            if abs(_new - _old) < 1e-12 * max(1.0, abs(_old)):
+                _new = _pick(0.61)
+            _w.value = type(_old)(_new) if isinstance(_old, int) else _new
             _moved = (_name, float(_old), float(_w.value))
             break
     _e.update()
