@@ -53,7 +53,7 @@ _register(
 )
 _register("rules", "hyperparams", "Range")
 _register("explorers", "explore", "explore_1d", "race", "Explorer2D", "Explorer1D", "Race")
-_register("colab", "in_colab", "colab_setup", "check_environment")
+_register("colab", "in_colab", "check_environment")
 
 _SUBMODULES = {
     "objectives", "rules", "training", "plotting", "data", "utils", "explorers", "colab",

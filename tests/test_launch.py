@@ -1,0 +1,202 @@
+"""Open anywhere: README links and badges, Binder's environment.yml/postBuild, Colab set-up cells."""
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import types
+import urllib.parse
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import make_badges  # noqa: E402
+
+REPO, BRANCH = make_badges.course()
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_course_location_is_set_once_and_everything_agrees():
+    assert re.fullmatch(r"[\w.-]+/[\w.-]+", REPO) and BRANCH
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/make_badges.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_make_badges_check_fails_when_a_badge_disagrees(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = make_badges.chapter_table(REPO, BRANCH, NOTEBOOKS)
+    assert table in readme
+    wrong = make_badges.chapter_table("someone/else", BRANCH, NOTEBOOKS)
+    assert make_badges.updated_readme(readme.replace(table, wrong), table) == readme
+
+
+def _links(markdown: str):
+    return re.findall(r"\]\(([^)\s]+)\)", markdown)
+
+
+def test_readme_links_resolve_and_badges_point_at_the_repository():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(NOTEBOOKS) >= 1
+    seen = set()
+    for link in _links(readme):
+        url = urllib.parse.urlparse(link)
+        if url.scheme in ("http", "https"):
+            if url.netloc == "colab.research.google.com" and url.path.startswith("/github/"):
+                repo_path = url.path[len("/github/"):]
+                assert repo_path.startswith(f"{REPO}/blob/{BRANCH}/"), link
+                rel = repo_path[len(f"{REPO}/blob/{BRANCH}/"):]
+                assert (ROOT / rel).is_file(), f"Colab badge points at a missing file: {rel}"
+                seen.add(("colab", rel))
+            elif url.netloc == "mybinder.org" and url.path.startswith("/v2/gh/"):
+                assert url.path == f"/v2/gh/{REPO}/{BRANCH}", link
+                urlpath = urllib.parse.parse_qs(url.query)["urlpath"][0]
+                assert urlpath.startswith("lab/tree/"), link
+                rel = urlpath[len("lab/tree/"):]
+                assert (ROOT / rel).is_file(), f"Binder badge points at a missing file: {rel}"
+                seen.add(("binder", rel))
+        elif not link.startswith("#"):
+            assert (ROOT / link.split("#")[0]).exists(), f"README links to a missing file: {link}"
+    for nb in NOTEBOOKS:
+        rel = nb.relative_to(ROOT).as_posix()
+        assert ("colab", rel) in seen and ("binder", rel) in seen, f"no badges for {rel}"
+
+
+def test_every_notebook_starts_with_the_colab_setup_cell():
+    expected = make_badges.setup_cell_source(REPO, BRANCH)
+    for nb_path in NOTEBOOKS + [ROOT / "notebooks" / "00_start_here.ipynb"]:
+        if not nb_path.exists():
+            continue
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        first = nb["cells"][0]
+        assert "colab-setup" in first["metadata"].get("tags", []), nb_path.name
+        assert "".join(first["source"]) == expected, nb_path.name
+
+
+def _run_setup_cell(monkeypatch, colab: bool):
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append((a, k)))
+    if colab:
+        google = types.ModuleType("google")
+        google.colab = types.ModuleType("google.colab")
+        monkeypatch.setitem(sys.modules, "google", google)
+        monkeypatch.setitem(sys.modules, "google.colab", google.colab)
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(make_badges.setup_cell_source(REPO, BRANCH), {"__name__": "__main__"})
+    return calls
+
+
+def test_colab_cell_installs_pinned_package_only_on_colab(monkeypatch):
+    assert _run_setup_cell(monkeypatch, colab=False) == []
+    calls = _run_setup_cell(monkeypatch, colab=True)
+    assert len(calls) == 1
+    cmd = calls[0][0][0]
+    assert cmd[:4] == [sys.executable, "-m", "pip", "install"]
+    assert cmd[-1] == f"d2lmini @ git+https://github.com/{REPO}@{BRANCH}"
+    # It must not upgrade Colab's own torch / ipywidgets.
+    assert not {"-U", "--upgrade", "--force-reinstall"} & set(cmd)
+    assert not any(word in " ".join(cmd[4:-1]) for word in ("torch", "ipywidgets"))
+
+
+def test_package_requirements_keep_colab_stack():
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    widgets = next(d for d in deps if d.startswith("ipywidgets"))
+    # Colab ships ipywidgets 7: the range must allow it (and 8 for JupyterLab 4).
+    from packaging.specifiers import SpecifierSet
+
+    spec = SpecifierSet(widgets[len("ipywidgets"):])
+    assert "7.7.1" in spec and "8.1.5" in spec
+    assert not any(d.startswith("torch") for d in deps), "torch must stay optional (Colab has its own)"
+
+
+# ---------------------------------------------------------------------------------------------
+# Binder
+
+CONDA_TO_PIP = {"matplotlib-base": "matplotlib", "pytorch-cpu": "torch"}
+
+
+def _env_packages():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    names = {}
+    for dep in env["dependencies"]:
+        if isinstance(dep, str):
+            name = re.split(r"[<>=! ]", dep, maxsplit=1)[0]
+            names[name] = dep
+    return env, names
+
+
+def test_environment_yml_parses_and_names_every_dependency():
+    import tomllib
+
+    env, names = _env_packages()
+    assert env["channels"] == ["conda-forge"]
+    assert "python" in names and "pip" in names
+    assert "pytorch-cpu" in names, "Binder must get a CPU build of PyTorch"
+    assert not (ROOT / "binder").exists() and not (ROOT / ".binder").exists()
+    pip_names = {CONDA_TO_PIP.get(n, n) for n in names}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    needed = [re.split(r"[<>=! \[]", d, maxsplit=1)[0] for d in project["dependencies"]]
+    needed += ["torch", "jupyterlab", "ipympl"]
+    missing = [n for n in needed if n not in pip_names]
+    assert not missing, f"environment.yml lacks {missing}"
+    post = (ROOT / "postBuild").read_text()
+    assert os.access(ROOT / "postBuild", os.X_OK)
+    assert "set -e" in post and "pip install --no-deps -e ." in post
+
+
+def _run(cmd, **kwargs):
+    """Run a command quietly; on failure show the end of its output."""
+    result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
+        raise AssertionError(f"{' '.join(map(str, cmd))} failed ({result.returncode}):\n{tail}")
+    return result
+
+
+@pytest.mark.slow
+def test_environment_and_postbuild_install_in_a_fresh_venv(tmp_path):
+    """pip stands in for conda (conda-forge is unreachable here): same packages, CPU torch."""
+    _, names = _env_packages()
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)])
+    py = str(venv / "bin" / "python")
+    torch_version = "2.13.0"
+    local = subprocess.run([py, "-m", "pip", "install", "-q", "--no-index", "--no-deps", f"torch=={torch_version}"],
+                           capture_output=True, text=True)
+    if local.returncode != 0:
+        _run([py, "-m", "pip", "install", "-q", f"torch=={torch_version}", "--index-url",
+              "https://download.pytorch.org/whl/cpu", "--extra-index-url", "https://pypi.org/simple"])
+    reqs = []
+    for name, spec in names.items():
+        if name in ("python", "pip"):
+            continue
+        pip_name = CONDA_TO_PIP.get(name, name)
+        reqs.append(pip_name + spec[len(name):].split("#")[0].strip())
+    reqs = [r if not r.startswith("torch") else f"torch=={torch_version}" for r in reqs]
+    _run([py, "-m", "pip", "install", "-q", *reqs])
+    # postBuild runs at the repository root (a clean copy, as repo2docker has it)
+    repo = tmp_path / "repo"
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for rel in files:
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, repo / rel)
+    for rel in ["postBuild", "environment.yml", "pyproject.toml", "d2lmini/__init__.py"]:
+        if not (repo / rel).exists():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, repo / rel)
+    env = dict(os.environ, PATH=f"{venv / 'bin'}:{os.environ['PATH']}")
+    _run(["bash", "postBuild"], cwd=repo, env=env)
+    check = _run(
+        [py, "-c", "import d2lmini, d2lmini.explorers, torch, ipywidgets, ipympl, jupyterlab;"
+                   "print(d2lmini.__file__); print(torch.version.cuda)"],
+        cwd=tmp_path,
+    )
+    where, cuda = check.stdout.split()
+    assert where.startswith(str(repo)) and cuda == "None"
