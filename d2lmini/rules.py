@@ -36,6 +36,22 @@ __all__ = [
     "DEFAULT_RANGES",
     "hyperparameters_of",
     "check_lr",
+    "gd",
+    "sgd",
+    "momentum",
+    "nesterov",
+    "momentum_sutskever",
+    "momentum_ema",
+    "adagrad",
+    "rmsprop",
+    "adadelta",
+    "adam",
+    "adamw",
+    "newton",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "RULES",
+    "get_rule",
 ]
 
 
@@ -202,7 +218,7 @@ def _prepare(x: Any, g: Any, state: Any) -> Tuple[np.ndarray, np.ndarray]:
     return x, g
 
 
-def _zeros(state: dict, key: str, x: np.ndarray, fill: float = 0.0) -> np.ndarray:
+def _buffer(state: dict, key: str, x: np.ndarray, fill: float = 0.0) -> np.ndarray:
     """The buffer ``state[key]``, or an array of ``fill`` shaped like x on the first step."""
     return state.get(key, np.full(x.shape, fill))
 
@@ -282,7 +298,7 @@ def momentum(x, g, state, lr=0.4, momentum=0.5):
     x, g = _prepare(x, g, state)
     lr = check_lr(lr)
     mu = _check_unit("momentum", momentum)
-    state["v"] = mu * _zeros(state, "v", x) + g
+    state["v"] = mu * _buffer(state, "v", x) + g
     return x - lr * state["v"]
 
 
@@ -301,7 +317,7 @@ def nesterov(x, g, state, lr=0.3, momentum=0.5):
     x, g = _prepare(x, g, state)
     lr = check_lr(lr)
     mu = _check_unit("momentum", momentum)
-    state["v"] = mu * _zeros(state, "v", x) + g
+    state["v"] = mu * _buffer(state, "v", x) + g
     return x - lr * (g + mu * state["v"])
 
 
@@ -319,7 +335,7 @@ def momentum_sutskever(x, g, state, lr=0.4, momentum=0.5):
     x, g = _prepare(x, g, state)
     lr = check_lr(lr)
     mu = _check_unit("momentum", momentum)
-    state["v"] = mu * _zeros(state, "v", x) - lr * g
+    state["v"] = mu * _buffer(state, "v", x) - lr * g
     return x + state["v"]
 
 
@@ -337,7 +353,7 @@ def momentum_ema(x, g, state, lr=0.4, beta=0.5):
     x, g = _prepare(x, g, state)
     lr = check_lr(lr)
     beta = _check_unit("beta", beta)
-    state["v"] = beta * _zeros(state, "v", x) + (1 - beta) * g
+    state["v"] = beta * _buffer(state, "v", x) + (1 - beta) * g
     return x - lr * state["v"]
 
 
@@ -369,7 +385,7 @@ def adagrad(x, g, state, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumu
         g = -g
     if weight_decay != 0:
         g = g + weight_decay * x
-    state["s"] = _zeros(state, "s", x, fill=s0) + g * g
+    state["s"] = _buffer(state, "s", x, fill=s0) + g * g
     clr = lr / (1 + (t - 1) * lr_decay)
     denom = np.sqrt(state["s"] + eps) if eps_inside else np.sqrt(state["s"]) + eps
     return x - clr * g / denom
@@ -400,14 +416,14 @@ def rmsprop(x, g, state, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, moment
         g = -g
     if weight_decay != 0:
         g = g + weight_decay * x
-    state["s"] = alpha * _zeros(state, "s", x) + (1 - alpha) * g * g
+    state["s"] = alpha * _buffer(state, "s", x) + (1 - alpha) * g * g
     s = state["s"]
     if centered:
-        state["m"] = alpha * _zeros(state, "m", x) + (1 - alpha) * g
+        state["m"] = alpha * _buffer(state, "m", x) + (1 - alpha) * g
         s = s - state["m"] ** 2
     denom = np.sqrt(s + eps) if eps_inside else np.sqrt(s) + eps
     if mu > 0:
-        state["b"] = mu * _zeros(state, "b", x) + g / denom
+        state["b"] = mu * _buffer(state, "b", x) + g / denom
         return x - lr * state["b"]
     return x - lr * g / denom
 
@@ -434,8 +450,8 @@ def adadelta(x, g, state, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=
         g = -g
     if weight_decay != 0:
         g = g + weight_decay * x
-    state["s"] = rho * _zeros(state, "s", x) + (1 - rho) * g * g
-    u = _zeros(state, "u", x)
+    state["s"] = rho * _buffer(state, "s", x) + (1 - rho) * g * g
+    u = _buffer(state, "u", x)
     delta = np.sqrt(u + eps) / np.sqrt(state["s"] + eps) * g
     state["u"] = rho * u + (1 - rho) * delta * delta
     return x - lr * delta
@@ -472,11 +488,12 @@ def adam(x, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.
             x = x * (1 - lr * weight_decay)
         else:
             g = g + weight_decay * x
-    state["m"] = beta1 * _zeros(state, "m", x) + (1 - beta1) * g
-    state["v"] = beta2 * _zeros(state, "v", x) + (1 - beta2) * g * g
+    state["m"] = beta1 * _buffer(state, "m", x) + (1 - beta1) * g
+    state["v"] = beta2 * _buffer(state, "v", x) + (1 - beta2) * g * g
     v = state["v"]
     if amsgrad:
-        state["vmax"] = v = np.maximum(_zeros(state, "vmax", x), v)
+        state["vmax"] = np.maximum(_buffer(state, "vmax", x), v)
+        v = state["vmax"]
     if not bias_correction:
         return x - lr * state["m"] / (np.sqrt(v) + eps)
     m_hat = state["m"] / (1 - beta1**t)
@@ -544,7 +561,7 @@ def newton(x, g, state, lr=1.0, hess=None, damping=0.0, abs_eigs=False):
 
 def _as_list(grads) -> list:
     if isinstance(grads, np.ndarray):
-        return [grads]
+        grads = [grads]
     return [np.asarray(gr, dtype=float) for gr in grads]
 
 
@@ -564,10 +581,10 @@ def clip_grad_norm(grads, max_norm, norm_type=2.0):
     grads = _as_list(grads)
     if not grads:
         return [], 0.0
-    norms = [np.linalg.norm(np.asarray(gr, dtype=float).ravel(), ord=p) for gr in grads]
+    norms = [np.linalg.norm(gr.ravel(), ord=p) for gr in grads]
     total = float(np.linalg.norm(np.array(norms), ord=p))
     coef = min(max_norm / (total + 1e-6), 1.0)
-    return [np.asarray(gr, dtype=float) * coef for gr in grads], total
+    return [gr * coef for gr in grads], total
 
 
 def clip_grad_value(grads, clip_value):
@@ -576,7 +593,7 @@ def clip_grad_value(grads, clip_value):
     Unlike norm clipping this changes the direction of the gradient. Returns a list of new arrays.
     """
     c = _check_nonneg("clip_value", clip_value)
-    return [np.clip(np.asarray(gr, dtype=float), -c, c) for gr in _as_list(grads)]
+    return [np.clip(gr, -c, c) for gr in _as_list(grads)]
 
 
 # ---------------------------------------------------------------------------------------------

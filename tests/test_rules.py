@@ -1,0 +1,712 @@
+"""The from-scratch update rules in d2lmini.rules, proven against torch.optim.
+
+* open loop: the same fixed random gradient sequence is fed to the NumPy rule and to
+  torch.optim (float64); after every step the iterates agree to 1e-12;
+* closed loop: both minimise the same least-squares problem with their own gradients;
+* LR schedules, gradient clipping, the relations between the momentum forms;
+* the reference numbers of /work/shared/reference/optimizer-math.md section 3b;
+* bad input and a hypothesis property test over every rule in RULES.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from d2lmini import rules
+from d2lmini.objectives import d2l_quadratic, get_1d
+from d2lmini.rules import Range, hyperparameters_of, hyperparams
+
+torch = pytest.importorskip("torch")
+
+STEPS = 300
+ATOL = 1e-12
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _torch_kwargs(np_kwargs: dict) -> dict:
+    """The NumPy rules take beta1/beta2; torch takes betas=(beta1, beta2)."""
+    kw = dict(np_kwargs)
+    if "beta1" in kw or "beta2" in kw:
+        kw["betas"] = (kw.pop("beta1", 0.9), kw.pop("beta2", 0.999))
+    return kw
+
+
+def _make_torch(opt_name: str, x0: np.ndarray, kwargs: dict):
+    p = torch.nn.Parameter(torch.from_numpy(x0.copy()))
+    opt = getattr(torch.optim, opt_name)([p], **kwargs)
+    return p, opt
+
+
+def _run_open_loop(rule, np_kwargs, opt_name, torch_kwargs, steps=STEPS, shape=(3, 4), seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=shape)
+    grads = rng.normal(size=(steps,) + shape)
+    p, opt = _make_torch(opt_name, x, torch_kwargs)
+    state: dict = {}
+    worst = 0.0
+    for k in range(steps):
+        g = np.array(grads[k])  # np.array keeps a 0-d array an array
+        x = rules.get_rule(rule)(x, g, state, **np_kwargs)
+        p.grad = torch.from_numpy(g.copy())
+        opt.step()
+        diff = float(np.max(np.abs(x - p.detach().numpy())))
+        worst = max(worst, diff)
+        assert diff <= ATOL, f"step {k + 1}: max|x - p| = {diff:.3e}"
+    assert np.all(np.isfinite(x))
+    return worst
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. open loop against torch.optim, every option
+
+
+OPEN_LOOP = [
+    # torch.optim.SGD
+    pytest.param("sgd", dict(lr=1e-3), "SGD", dict(lr=1e-3), id="SGD-defaults"),
+    pytest.param("sgd", dict(lr=0.05), "SGD", dict(lr=0.05), id="SGD-plain"),
+    pytest.param("sgd", dict(lr=0.01, momentum=0.9), "SGD", dict(lr=0.01, momentum=0.9), id="SGD-momentum"),
+    pytest.param("sgd", dict(lr=0.01, momentum=0.9, dampening=0.5), "SGD",
+                 dict(lr=0.01, momentum=0.9, dampening=0.5), id="SGD-momentum-dampening"),
+    pytest.param("sgd", dict(lr=0.01, momentum=0.9, nesterov=True), "SGD",
+                 dict(lr=0.01, momentum=0.9, nesterov=True), id="SGD-nesterov"),
+    pytest.param("sgd", dict(lr=0.05, weight_decay=0.1), "SGD",
+                 dict(lr=0.05, weight_decay=0.1), id="SGD-weight_decay"),
+    pytest.param("sgd", dict(lr=0.05, maximize=True), "SGD", dict(lr=0.05, maximize=True), id="SGD-maximize"),
+    pytest.param("sgd", dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.01, maximize=True), "SGD",
+                 dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.01, maximize=True),
+                 id="SGD-nesterov-weight_decay-maximize"),
+    # torch.optim.Adagrad
+    pytest.param("adagrad", {}, "Adagrad", {}, id="Adagrad-defaults"),
+    pytest.param("adagrad", dict(lr=0.5, lr_decay=0.01), "Adagrad", dict(lr=0.5, lr_decay=0.01),
+                 id="Adagrad-lr_decay"),
+    pytest.param("adagrad", dict(lr=0.5, initial_accumulator_value=0.1), "Adagrad",
+                 dict(lr=0.5, initial_accumulator_value=0.1), id="Adagrad-initial_accumulator_value"),
+    pytest.param("adagrad", dict(lr=0.5, eps=1e-3), "Adagrad", dict(lr=0.5, eps=1e-3), id="Adagrad-eps"),
+    pytest.param("adagrad", dict(lr=0.5, weight_decay=0.1), "Adagrad", dict(lr=0.5, weight_decay=0.1),
+                 id="Adagrad-weight_decay"),
+    pytest.param("adagrad", dict(lr=0.5, maximize=True), "Adagrad", dict(lr=0.5, maximize=True),
+                 id="Adagrad-maximize"),
+    pytest.param("adagrad",
+                 dict(lr=0.5, lr_decay=0.01, initial_accumulator_value=0.1, eps=1e-6, weight_decay=1e-3,
+                      maximize=True), "Adagrad",
+                 dict(lr=0.5, lr_decay=0.01, initial_accumulator_value=0.1, eps=1e-6, weight_decay=1e-3,
+                      maximize=True), id="Adagrad-all-options"),
+    # torch.optim.RMSprop
+    pytest.param("rmsprop", {}, "RMSprop", {}, id="RMSprop-defaults"),
+    pytest.param("rmsprop", dict(alpha=0.9), "RMSprop", dict(alpha=0.9), id="RMSprop-alpha"),
+    pytest.param("rmsprop", dict(eps=1e-3), "RMSprop", dict(eps=1e-3), id="RMSprop-eps"),
+    pytest.param("rmsprop", dict(centered=True), "RMSprop", dict(centered=True), id="RMSprop-centered"),
+    pytest.param("rmsprop", dict(lr=1e-3, momentum=0.9), "RMSprop", dict(lr=1e-3, momentum=0.9),
+                 id="RMSprop-momentum"),
+    pytest.param("rmsprop", dict(lr=1e-3, momentum=0.9, centered=True, alpha=0.9), "RMSprop",
+                 dict(lr=1e-3, momentum=0.9, centered=True, alpha=0.9), id="RMSprop-centered-momentum"),
+    pytest.param("rmsprop", dict(weight_decay=0.1), "RMSprop", dict(weight_decay=0.1),
+                 id="RMSprop-weight_decay"),
+    pytest.param("rmsprop", dict(maximize=True), "RMSprop", dict(maximize=True), id="RMSprop-maximize"),
+    pytest.param("rmsprop",
+                 dict(lr=1e-3, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.5, centered=True, maximize=True),
+                 "RMSprop",
+                 dict(lr=1e-3, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.5, centered=True, maximize=True),
+                 id="RMSprop-all-options"),
+    # torch.optim.Adadelta
+    pytest.param("adadelta", {}, "Adadelta", {}, id="Adadelta-defaults"),
+    pytest.param("adadelta", dict(lr=0.5), "Adadelta", dict(lr=0.5), id="Adadelta-lr"),
+    pytest.param("adadelta", dict(rho=0.95), "Adadelta", dict(rho=0.95), id="Adadelta-rho"),
+    pytest.param("adadelta", dict(eps=1e-4), "Adadelta", dict(eps=1e-4), id="Adadelta-eps"),
+    pytest.param("adadelta", dict(weight_decay=0.1), "Adadelta", dict(weight_decay=0.1),
+                 id="Adadelta-weight_decay"),
+    pytest.param("adadelta", dict(maximize=True), "Adadelta", dict(maximize=True), id="Adadelta-maximize"),
+    pytest.param("adadelta", dict(lr=0.5, rho=0.95, eps=1e-4, weight_decay=0.1, maximize=True), "Adadelta",
+                 dict(lr=0.5, rho=0.95, eps=1e-4, weight_decay=0.1, maximize=True), id="Adadelta-all-options"),
+    # torch.optim.Adam
+    pytest.param("adam", {}, "Adam", {}, id="Adam-defaults"),
+    pytest.param("adam", dict(lr=0.05, amsgrad=True), "Adam", dict(lr=0.05, amsgrad=True), id="Adam-amsgrad"),
+    pytest.param("adam", dict(lr=0.05, weight_decay=0.1), "Adam", dict(lr=0.05, weight_decay=0.1),
+                 id="Adam-weight_decay"),
+    pytest.param("adam", dict(lr=0.05, beta1=0.5, beta2=0.9), "Adam", dict(lr=0.05, betas=(0.5, 0.9)),
+                 id="Adam-betas"),
+    pytest.param("adam", dict(lr=0.05, eps=0.1), "Adam", dict(lr=0.05, eps=0.1), id="Adam-eps"),
+    pytest.param("adam", dict(lr=0.05, maximize=True), "Adam", dict(lr=0.05, maximize=True), id="Adam-maximize"),
+    pytest.param("adam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), "Adam",
+                 dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), id="Adam-decoupled_weight_decay"),
+    pytest.param("adam",
+                 dict(lr=0.05, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.1, amsgrad=True,
+                      decoupled_weight_decay=True, maximize=True), "Adam",
+                 dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, amsgrad=True,
+                      decoupled_weight_decay=True, maximize=True), id="Adam-all-options"),
+    # torch.optim.AdamW
+    pytest.param("adamw", {}, "AdamW", {}, id="AdamW-defaults"),
+    pytest.param("adamw", dict(lr=0.05, weight_decay=0.1, amsgrad=True), "AdamW",
+                 dict(lr=0.05, weight_decay=0.1, amsgrad=True), id="AdamW-amsgrad"),
+    pytest.param("adamw", dict(lr=0.05, beta1=0.5, beta2=0.9, maximize=True), "AdamW",
+                 dict(lr=0.05, betas=(0.5, 0.9), maximize=True), id="AdamW-betas-maximize"),
+    # the d2l rules against the matching torch configurations
+    pytest.param("gd", dict(lr=0.1), "SGD", dict(lr=0.1), id="d2l-gd=SGD"),
+    pytest.param("momentum", dict(lr=0.01, momentum=0.9), "SGD", dict(lr=0.01, momentum=0.9),
+                 id="d2l-momentum=SGD-momentum"),
+    pytest.param("nesterov", dict(lr=0.01, momentum=0.9), "SGD", dict(lr=0.01, momentum=0.9, nesterov=True),
+                 id="d2l-nesterov=SGD-nesterov"),
+    pytest.param("adadelta", dict(rho=0.9, eps=1e-6), "Adadelta", {}, id="d2l-adadelta=Adadelta-lr1"),
+]
+
+
+@pytest.mark.parametrize("rule, np_kwargs, opt_name, torch_kwargs", OPEN_LOOP)
+def test_open_loop_matches_torch(rule, np_kwargs, opt_name, torch_kwargs):
+    _run_open_loop(getattr(rules, rule), np_kwargs, opt_name, torch_kwargs)
+
+
+def test_open_loop_cases_use_matching_kwargs():
+    # Guard against a typo in the table above: the torch kwargs are the NumPy kwargs renamed.
+    for case in OPEN_LOOP:
+        rule, np_kwargs, opt_name, torch_kwargs = case.values
+        if rule in ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw") and case.id != "d2l-adadelta=Adadelta-lr1":
+            assert _torch_kwargs(np_kwargs) == torch_kwargs, case.id
+
+
+def test_open_loop_works_for_any_shape():
+    for shape in [(), (5,), (2, 3, 4)]:
+        _run_open_loop(rules.adam, dict(lr=0.05, amsgrad=True), "Adam", dict(lr=0.05, amsgrad=True),
+                       steps=50, shape=shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. closed loop on least squares
+
+
+def _least_squares(seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(64, 8))
+    b = A @ rng.normal(size=8) + 0.5 + 0.1 * rng.normal(size=64)
+    return A, b
+
+
+def _loss_grad_np(w, A, b):
+    r = A @ w[:8] + w[8] - b
+    return np.concatenate([A.T @ r, [r.sum()]]) / len(b)
+
+
+# Non-chaotic configurations only (doc section 3c): RMSprop at lr=1e-3, no Adam with beta2=0.9.
+CLOSED_LOOP = [
+    pytest.param("sgd", {}, "SGD", id="SGD-defaults"),
+    pytest.param("sgd", dict(lr=0.05), "SGD", id="SGD-lr0.05"),
+    pytest.param("sgd", dict(lr=0.05, momentum=0.9), "SGD", id="SGD-momentum"),
+    pytest.param("sgd", dict(lr=0.05, momentum=0.9, dampening=0.5), "SGD", id="SGD-dampening"),
+    pytest.param("sgd", dict(lr=0.05, momentum=0.9, nesterov=True), "SGD", id="SGD-nesterov"),
+    pytest.param("sgd", dict(lr=0.05, momentum=0.9, weight_decay=0.01, maximize=True), "SGD",
+                 id="SGD-weight_decay-maximize"),
+    pytest.param("adagrad", {}, "Adagrad", id="Adagrad-defaults"),
+    pytest.param("adagrad", dict(lr=0.5, lr_decay=0.01, initial_accumulator_value=0.1, eps=1e-6,
+                                 weight_decay=1e-3), "Adagrad", id="Adagrad-all-options"),
+    pytest.param("rmsprop", dict(lr=1e-3), "RMSprop", id="RMSprop-lr1e-3"),
+    pytest.param("rmsprop", dict(lr=1e-3, centered=True), "RMSprop", id="RMSprop-centered-lr1e-3"),
+    pytest.param("rmsprop", dict(lr=1e-3, momentum=0.9), "RMSprop", id="RMSprop-momentum"),
+    pytest.param("adadelta", {}, "Adadelta", id="Adadelta-defaults"),
+    pytest.param("adadelta", dict(lr=0.5, rho=0.95, eps=1e-4, weight_decay=1e-3), "Adadelta",
+                 id="Adadelta-all-options"),
+    pytest.param("adam", {}, "Adam", id="Adam-defaults"),
+    pytest.param("adam", dict(lr=0.05), "Adam", id="Adam-lr0.05"),
+    pytest.param("adam", dict(lr=0.05, amsgrad=True), "Adam", id="Adam-amsgrad"),
+    pytest.param("adam", dict(lr=0.05, weight_decay=0.1), "Adam", id="Adam-weight_decay"),
+    pytest.param("adamw", {}, "AdamW", id="AdamW-defaults"),
+    pytest.param("adamw", dict(lr=0.05, weight_decay=0.1, amsgrad=True), "AdamW", id="AdamW-amsgrad"),
+    pytest.param("gd", dict(lr=0.05), "SGD", id="d2l-gd"),
+    pytest.param("momentum", dict(lr=0.05, momentum=0.9), "SGD", id="d2l-momentum"),
+    pytest.param("nesterov", dict(lr=0.05, momentum=0.9), "SGD", id="d2l-nesterov"),
+]
+
+_D2L_TO_TORCH = {
+    "gd": lambda kw: dict(lr=kw["lr"]),
+    "momentum": lambda kw: dict(lr=kw["lr"], momentum=kw["momentum"]),
+    "nesterov": lambda kw: dict(lr=kw["lr"], momentum=kw["momentum"], nesterov=True),
+}
+
+
+@pytest.mark.parametrize("rule, np_kwargs, opt_name", CLOSED_LOOP)
+def test_closed_loop_least_squares(rule, np_kwargs, opt_name):
+    A, b = _least_squares()
+    At, bt = torch.from_numpy(A), torch.from_numpy(b)
+    torch_kwargs = _D2L_TO_TORCH.get(rule, _torch_kwargs)(np_kwargs)
+    maximize = np_kwargs.get("maximize", False)
+    sign = -1.0 if maximize else 1.0  # maximize(-L) minimises L
+    x = np.zeros(9)
+    p, opt = _make_torch(opt_name, x, torch_kwargs)
+    state: dict = {}
+    fn = getattr(rules, rule)
+    for k in range(STEPS):
+        x = fn(x, sign * _loss_grad_np(x, A, b), state, **np_kwargs)
+        opt.zero_grad()
+        loss = sign * ((At @ p[:8] + p[8] - bt) ** 2).mean() / 2
+        loss.backward()
+        opt.step()
+        np.testing.assert_allclose(x, p.detach().numpy(), rtol=0, atol=1e-10, err_msg=f"step {k + 1}")
+    # the run did something
+    assert np.max(np.abs(x)) > 1e-3
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. learning-rate schedules
+
+
+SCHEDULERS = [
+    pytest.param(lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=50, gamma=0.5), id="StepLR"),
+    pytest.param(lambda opt: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.99), id="ExponentialLR"),
+    pytest.param(lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100, eta_min=1e-4),
+                 id="CosineAnnealingLR"),
+]
+
+
+@pytest.mark.parametrize("make_scheduler", SCHEDULERS)
+def test_momentum_with_lr_schedule(make_scheduler):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 4))
+    grads = rng.normal(size=(STEPS, 3, 4))
+    p, opt = _make_torch("SGD", x, dict(lr=0.05, momentum=0.9))
+    scheduler = make_scheduler(opt)
+    state: dict = {}
+    lrs = []
+    for k in range(STEPS):
+        lr = opt.param_groups[0]["lr"]
+        lrs.append(lr)
+        x = rules.momentum(x, grads[k], state, lr=lr, momentum=0.9)
+        p.grad = torch.from_numpy(grads[k].copy())
+        opt.step()
+        scheduler.step()
+        diff = float(np.max(np.abs(x - p.detach().numpy())))
+        assert diff <= ATOL, f"step {k + 1}: max|x - p| = {diff:.3e}"
+    assert len(set(lrs)) > 1  # the schedule really changed the lr
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. gradient clipping
+
+
+def _grad_arrays(seed=2, scale=1.0):
+    rng = np.random.default_rng(seed)
+    return [np.array(scale * rng.normal(size=s)) for s in [(3, 4), (5,), (), (2, 2, 2)]]
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf], ids=["L2", "L1", "L3", "Linf"])
+@pytest.mark.parametrize("max_norm", [0.5, 1.0, 1e3], ids=["clip-0.5", "clip-1", "no-clip"])
+def test_clip_grad_norm_matches_torch(max_norm, norm_type):
+    grads = _grad_arrays()
+    before = [g.copy() for g in grads]
+    clipped, total = rules.clip_grad_norm(grads, max_norm, norm_type=norm_type)
+    params = [torch.nn.Parameter(torch.zeros(g.shape, dtype=torch.float64)) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = torch.from_numpy(g.copy())
+    total_t = torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type=norm_type)
+    assert total == pytest.approx(float(total_t), rel=1e-14, abs=0)
+    assert len(clipped) == len(grads)
+    for c, p, g, g0 in zip(clipped, params, grads, before):
+        assert c.shape == g.shape
+        np.testing.assert_allclose(c, p.grad.numpy(), rtol=1e-14, atol=1e-15)
+        np.testing.assert_array_equal(g, g0)  # inputs untouched
+    if max_norm == 1e3:
+        for c, g in zip(clipped, grads):
+            np.testing.assert_array_equal(c, g)
+
+
+@pytest.mark.parametrize("clip_value", [0.0, 0.1, 0.5, 10.0])
+def test_clip_grad_value_matches_torch(clip_value):
+    grads = _grad_arrays(seed=3)
+    before = [g.copy() for g in grads]
+    clipped = rules.clip_grad_value(grads, clip_value)
+    params = [torch.nn.Parameter(torch.zeros(g.shape, dtype=torch.float64)) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = torch.from_numpy(g.copy())
+    torch.nn.utils.clip_grad_value_(params, clip_value)
+    for c, p, g, g0 in zip(clipped, params, grads, before):
+        np.testing.assert_array_equal(c, p.grad.numpy())
+        np.testing.assert_array_equal(g, g0)
+
+
+def test_clip_edge_cases():
+    assert rules.clip_grad_norm([], 1.0) == ([], 0.0)
+    clipped, total = rules.clip_grad_norm(np.array([3.0, 4.0]), 1.0)  # a single array
+    assert total == 5.0
+    np.testing.assert_allclose(clipped[0], np.array([3.0, 4.0]) / (5.0 + 1e-6), rtol=1e-15)
+    with pytest.raises(ValueError, match="max_norm"):
+        rules.clip_grad_norm([np.ones(2)], -1.0)
+    with pytest.raises(ValueError, match="clip_value"):
+        rules.clip_grad_value([np.ones(2)], -1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. relations between the momentum forms
+
+
+@pytest.mark.parametrize("lr, beta", [(0.4, 0.5), (0.6, 0.9), (0.1, 0.0)])
+def test_momentum_ema_is_sgd_with_scaled_lr(lr, beta):
+    _run_open_loop(rules.momentum_ema, dict(lr=lr, beta=beta), "SGD", dict(lr=lr * (1 - beta), momentum=beta))
+
+
+def test_momentum_ema_step_is_smaller_than_torch_for_same_lr():
+    f = d2l_quadratic()
+    ema, torch_form = [], []
+    for rule, kw, out in [(rules.momentum_ema, dict(lr=0.6, beta=0.9), ema),
+                          (rules.momentum, dict(lr=0.6, momentum=0.9), torch_form)]:
+        x, state = np.array(f.start), {}
+        for _ in range(20):
+            x = rule(x, f.grad(x), state, **kw)
+        out.append("%f %f" % tuple(x))
+    assert ema == ["-0.038248 0.471941"]
+    assert torch_form == ["-1.191637 -1.118465"]
+
+
+def test_sutskever_equals_torch_form_for_constant_lr():
+    rng = np.random.default_rng(4)
+    grads = rng.normal(size=(STEPS, 3, 4))
+    x1 = x2 = rng.normal(size=(3, 4))
+    s1: dict = {}
+    s2: dict = {}
+    for g in grads:
+        x1 = rules.momentum(x1, g, s1, lr=0.05, momentum=0.9)
+        x2 = rules.momentum_sutskever(x2, g, s2, lr=0.05, momentum=0.9)
+        assert np.max(np.abs(x1 - x2)) <= ATOL
+
+
+def test_sutskever_differs_from_torch_form_after_lr_change():
+    # doc section 1.2: lr 0.4 -> 0.04 after 10 steps on the d2l quadratic
+    f = d2l_quadratic()
+    ends = {}
+    for rule in (rules.momentum, rules.momentum_sutskever):
+        x, state = np.array(f.start), {}
+        for k in range(20):
+            x = rule(x, f.grad(x), state, lr=0.4 if k < 10 else 0.04, momentum=0.5)
+        ends[rule.__name__] = "%f %f" % tuple(x)
+    assert ends == {"momentum": "-0.632917 -0.000461", "momentum_sutskever": "-0.471198 0.000182"}
+
+
+def test_nesterov_diverges_where_heavy_ball_converges():
+    # f = 0.1 x1^2 + 2 x2^2, L = 4, lr L = 1.6: heavy ball needs < 2(1+mu) = 3, NAG < 2(1+mu)/(1+2mu) = 1.5
+    f = d2l_quadratic()
+    ends = {}
+    for rule in (rules.momentum, rules.nesterov):
+        x, state = np.array(f.start), {}
+        for _ in range(60):
+            x = rule(x, f.grad(x), state, lr=0.4, momentum=0.5)
+        ends[rule.__name__] = x
+    assert np.max(np.abs(ends["momentum"])) < 1e-3
+    assert abs(ends["nesterov"][1]) > 1e3
+
+
+def test_adam_without_bias_correction():
+    # teaching switch: x -= lr m / (sqrt(v) + eps), m and v started at 0 and never divided by 1 - beta^t
+    rng = np.random.default_rng(5)
+    grads = rng.normal(size=(5, 3))
+    x = y = np.zeros(3)
+    m = v = np.zeros(3)
+    state: dict = {}
+    for g in grads:
+        x = rules.adam(x, g, state, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, bias_correction=False)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g**2
+        y = y - 0.1 * m / (np.sqrt(v) + 1e-8)
+        np.testing.assert_allclose(x, y, rtol=1e-14, atol=1e-15)
+    # the first step is lr (1 - beta1)/sqrt(1 - beta2) = 3.16 lr instead of about lr
+    first = rules.adam(np.zeros(1), np.ones(1), {}, lr=0.1, bias_correction=False)
+    np.testing.assert_allclose(first, [-0.1 * 0.1 / math.sqrt(0.001)], rtol=1e-6)
+
+
+def test_sgd_dampening_is_ema_started_at_first_gradient():
+    # torch's buffer starts at g_1 (no dampening on the first step)
+    g = [np.array([1.0, -2.0]), np.array([3.0, 0.5]), np.array([-1.0, 1.0])]
+    state: dict = {}
+    x = np.zeros(2)
+    for gk in g:
+        x = rules.sgd(x, gk, state, lr=1.0, momentum=0.9, dampening=0.9)
+    v = g[0]
+    for gk in g[1:]:
+        v = 0.9 * v + 0.1 * gk
+    np.testing.assert_allclose(state["v"], v, rtol=1e-15)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. reference numbers, f = 0.1 x1^2 + 2 x2^2 from (-5, -2), 20 steps (doc section 3b)
+
+
+def _trace(rule, steps=20, **hp):
+    f = d2l_quadratic()
+    x, state = np.array(f.start, dtype=float), {}
+    for _ in range(steps):
+        x = rule(x, f.grad(x), state, **hp)
+    return "%f" % x[0], "%f" % x[1]
+
+
+REFERENCE = [
+    pytest.param(rules.gd, dict(lr=0.4), ("-0.943467", "-0.000073"), id="gd-0.4"),
+    pytest.param(rules.momentum, dict(lr=0.4, momentum=0.5), ("-0.062843", "0.001202"), id="momentum-0.4-0.5"),
+    pytest.param(rules.adagrad, dict(lr=0.4, eps_inside=True, eps=1e-6), ("-2.382563", "-0.158591"),
+                 id="adagrad-d2l"),
+    pytest.param(rules.adagrad, dict(lr=0.4), ("-2.382562", "-0.158591"), id="adagrad-torch"),
+    pytest.param(rules.adagrad, dict(lr=2.0), ("-0.002295", "-0.000000"), id="adagrad-torch-lr2"),
+    pytest.param(rules.rmsprop, dict(lr=0.4, alpha=0.9, eps=1e-6, eps_inside=True), ("-0.010599", "0.000000"),
+                 id="rmsprop-d2l"),
+    pytest.param(rules.rmsprop, dict(lr=0.4, alpha=0.9, eps=1e-6), ("-0.010598", "0.000000"), id="rmsprop-torch"),
+    pytest.param(rules.rmsprop, dict(lr=0.4, alpha=0.9, eps=1e-6, centered=True, momentum=0.5),
+                 ("-0.002592", "0.000364"), id="rmsprop-torch-centered-momentum"),
+    pytest.param(rules.adadelta, dict(rho=0.9, eps=1e-6), ("-4.930470", "-1.930986"), id="adadelta"),
+    pytest.param(rules.adam, dict(lr=0.4, eps=1e-6), ("0.996029", "-0.212750"), id="adam-0.4"),
+    pytest.param(rules.adam, dict(lr=0.4, eps=1e-6, amsgrad=True), ("0.995601", "-0.212628"), id="adam-amsgrad"),
+    pytest.param(rules.nesterov, dict(lr=0.3, momentum=0.5), ("-0.341872", "-0.000003"), id="nesterov-0.3-0.5"),
+]
+
+
+@pytest.mark.parametrize("rule, hp, expected", REFERENCE)
+def test_reference_numbers(rule, hp, expected):
+    assert _trace(rule, **hp) == expected
+
+
+def test_newton_solves_a_quadratic_in_one_step():
+    f = d2l_quadratic()
+    x = np.array(f.start)
+    new = rules.newton(x, f.grad(x), {}, hess=f.hess(x))
+    np.testing.assert_allclose(new, [0.0, 0.0], atol=1e-15)
+
+
+def test_newton_abs_eigs_moves_downhill_at_negative_curvature():
+    obj = get_1d("xcos")
+    x = np.array([1 / 0.3])  # 0.15 pi x = pi/2: f'' = -0.3 pi < 0
+    d1, d2 = float(obj.df(x[0])), float(obj.d2f(x[0]))
+    assert d2 < 0
+    plain = rules.newton(x, np.array([d1]), {}, lr=0.5, hess=d2)
+    fixed = rules.newton(x, np.array([d1]), {}, lr=0.5, hess=d2, abs_eigs=True)
+    assert float(obj(fixed[0])) < float(obj(x[0])) < float(obj(plain[0]))
+    # the same with a 2-D Hessian: the saddle's x2 direction has negative curvature
+    s = __import__("d2lmini.objectives", fromlist=["get"]).get("saddle")
+    p = np.array([0.5, 0.3])
+    step = rules.newton(p, s.grad(p), {}, lr=0.1, hess=s.hess(p), abs_eigs=True)
+    assert s.value(step) < s.value(p)
+
+
+def test_newton_singular_hessian_gives_nan_not_an_error():
+    x = np.array([1.0, 2.0])
+    out = rules.newton(x, np.array([1.0, 1.0]), {}, hess=np.zeros((2, 2)))
+    assert out.shape == (2,) and not np.all(np.isfinite(out))
+    out1 = rules.newton(np.array([1.0]), np.array([1.0]), {}, hess=0.0)
+    assert not np.all(np.isfinite(out1))
+
+
+def test_newton_damping():
+    x = np.array([1.0, 1.0])
+    out = rules.newton(x, np.array([2.0, 4.0]), {}, hess=np.diag([2.0, 4.0]), damping=2.0)
+    np.testing.assert_allclose(out, [0.5, 1 - 4 / 6], rtol=1e-15)
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. bad input
+
+
+@pytest.mark.parametrize("lr", [-0.1, float("nan"), float("inf")], ids=["negative", "nan", "inf"])
+@pytest.mark.parametrize("name", list(rules.RULES) + ["sgd", "momentum_sutskever", "momentum_ema"])
+def test_bad_lr(name, lr):
+    rule = getattr(rules, name)
+    kw = dict(hess=np.eye(2)) if name == "newton" else {}
+    with pytest.raises(ValueError, match="lr"):
+        rule(np.zeros(2), np.ones(2), {}, lr=lr, **kw)
+
+
+@pytest.mark.parametrize("rule, kw, name", [
+    (rules.adam, dict(beta1=1.0), "beta1"),
+    (rules.adam, dict(beta2=-0.1), "beta2"),
+    (rules.adamw, dict(beta1=1.0), "beta1"),
+    (rules.adam, dict(eps=-1e-8), "eps"),
+    (rules.adam, dict(weight_decay=-1.0), "weight_decay"),
+    (rules.momentum, dict(momentum=1.0), "momentum"),
+    (rules.nesterov, dict(momentum=float("nan")), "momentum"),
+    (rules.momentum_ema, dict(beta=1.5), "beta"),
+    (rules.sgd, dict(momentum=-0.5), "momentum"),
+    (rules.sgd, dict(dampening=1.5), "dampening"),
+    (rules.rmsprop, dict(alpha=1.5), "alpha"),
+    (rules.rmsprop, dict(momentum=1.0), "momentum"),
+    (rules.adadelta, dict(rho=-0.1), "rho"),
+    (rules.adagrad, dict(lr_decay=-1.0), "lr_decay"),
+    (rules.adagrad, dict(initial_accumulator_value=-1.0), "initial_accumulator_value"),
+    (rules.newton, dict(hess=np.eye(2), damping=-1.0), "damping"),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_bad_hyperparameter_names_the_argument(rule, kw, name):
+    with pytest.raises(ValueError, match=name):
+        rule(np.zeros(2), np.ones(2), {}, **kw)
+
+
+def test_boundary_values_torch_allows():
+    x, g = np.zeros(2), np.ones(2)
+    rules.adadelta(x, g, {}, rho=1.0)
+    rules.rmsprop(x, g, {}, alpha=1.0)
+    rules.rmsprop(x, g, {}, alpha=0.0)
+    rules.adam(x, g, {}, beta1=0.0, beta2=0.0)
+
+
+def test_non_number_hyperparameter_is_type_error():
+    with pytest.raises(TypeError, match="lr"):
+        rules.gd(np.zeros(2), np.ones(2), {}, lr="fast")
+    with pytest.raises(TypeError, match="beta1"):
+        rules.adam(np.zeros(2), np.ones(2), {}, beta1=None)
+
+
+@pytest.mark.parametrize("name", list(rules.RULES))
+def test_gradient_of_wrong_shape(name):
+    kw = dict(hess=np.eye(2)) if name == "newton" else {}
+    with pytest.raises(ValueError, match="shape"):
+        rules.RULES[name](np.zeros(2), np.ones(3), {}, **kw)
+
+
+@pytest.mark.parametrize("name", ["momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw"])
+def test_state_buffer_of_wrong_shape(name):
+    rule = rules.RULES[name]
+    state: dict = {}
+    rule(np.zeros(3), np.ones(3), state)
+    with pytest.raises(ValueError, match=r"pass a fresh state dict \{\} when x changes shape"):
+        rule(np.zeros(2), np.ones(2), state)
+
+
+def test_state_must_be_a_dict():
+    with pytest.raises(TypeError, match="state"):
+        rules.gd(np.zeros(2), np.ones(2), None)
+
+
+def test_nesterov_needs_momentum_and_no_dampening():
+    with pytest.raises(ValueError, match="nesterov"):
+        rules.sgd(np.zeros(2), np.ones(2), {}, momentum=0.9, dampening=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="nesterov"):
+        rules.sgd(np.zeros(2), np.ones(2), {}, momentum=0.0, nesterov=True)
+
+
+def test_newton_without_hess():
+    with pytest.raises(ValueError, match=r"hess=objective\.hess\(x\)"):
+        rules.newton(np.zeros(2), np.ones(2), {})
+    with pytest.raises(ValueError, match="hess"):
+        rules.newton(np.zeros(2), np.ones(2), {}, hess=np.eye(3))
+
+
+def test_unknown_keyword_is_type_error():
+    with pytest.raises(TypeError):
+        rules.adam(np.zeros(2), np.ones(2), {}, betas=(0.9, 0.999))
+
+
+def test_hyperparams_unknown_name():
+    def my_rule(x, g, state, eta=0.1):
+        return x - eta * g
+
+    with pytest.raises(ValueError, match="foo"):
+        hyperparams(foo=(0, 1))(my_rule)
+    assert not hasattr(my_rule, "ranges")
+
+
+def test_hyperparameters_of_needs_three_arguments():
+    def not_a_rule(x, g):
+        return x - g
+
+    with pytest.raises(TypeError, match="x, g, state"):
+        hyperparameters_of(not_a_rule)
+
+
+def test_get_rule():
+    assert rules.get_rule("adam") is rules.adam
+    assert rules.get_rule(rules.momentum_ema) is rules.momentum_ema
+    with pytest.raises(ValueError, match="gd, momentum, nesterov"):
+        rules.get_rule("adamax")
+    with pytest.raises(TypeError):
+        rules.get_rule(42)
+
+
+# ---------------------------------------------------------------------------------------------
+# declarations
+
+
+def test_registry_and_exports():
+    assert set(rules.RULES) == {"gd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam",
+                                "adamw", "newton"}
+    for name in ["gd", "sgd", "momentum", "nesterov", "momentum_sutskever", "momentum_ema", "adagrad",
+                 "rmsprop", "adadelta", "adam", "adamw", "newton", "clip_grad_norm", "clip_grad_value",
+                 "RULES", "get_rule", "Range", "hyperparams", "DEFAULT_RANGES", "hyperparameters_of",
+                 "check_lr"]:
+        assert name in rules.__all__ and hasattr(rules, name)
+
+
+TORCH_DEFAULTS = [
+    ("sgd", "SGD"), ("adagrad", "Adagrad"), ("rmsprop", "RMSprop"), ("adadelta", "Adadelta"),
+    ("adam", "Adam"), ("adamw", "AdamW"),
+]
+
+
+@pytest.mark.parametrize("name, opt_name", TORCH_DEFAULTS)
+def test_defaults_are_torch_defaults(name, opt_name):
+    ours = {k: p.default for k, p in inspect.signature(getattr(rules, name)).parameters.items()}
+    theirs = getattr(torch.optim, opt_name)([torch.nn.Parameter(torch.zeros(1))]).defaults
+    for key, value in ours.items():
+        if key in ("x", "g", "state", "eps_inside", "bias_correction"):
+            continue
+        if key in ("beta1", "beta2"):
+            assert value == theirs["betas"][("beta1", "beta2").index(key)]
+        else:
+            assert theirs[key] == value, key
+
+
+@pytest.mark.parametrize("name", list(rules.RULES))
+def test_every_numeric_hyperparameter_has_a_range_holding_its_default(name):
+    for hp, (default, rng) in hyperparameters_of(rules.RULES[name]).items():
+        if isinstance(default, bool):
+            continue
+        assert isinstance(rng, Range), hp
+        assert rng.low <= default <= rng.high, hp
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. property test: one step keeps the shape and changes nothing in place
+
+SHAPES = [(), (1,), (2,), (3, 4), (2, 1, 3)]
+finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinity=False)
+
+
+def _draw_hyperparameters(data, rule):
+    hp = {}
+    for name, (default, rng) in hyperparameters_of(rule).items():
+        if isinstance(default, bool):
+            hp[name] = data.draw(st.booleans(), label=name)
+        elif rng is None:
+            hp[name] = default
+        elif rng.log:
+            exponent = data.draw(st.floats(math.log10(rng.low), math.log10(rng.high)), label=name)
+            hp[name] = 10.0**exponent
+        else:
+            hp[name] = data.draw(st.floats(rng.low, rng.high), label=name)
+    return hp
+
+
+def _draw_array(data, shape, label):
+    n = int(np.prod(shape)) if shape else 1
+    values = data.draw(st.lists(finite, min_size=n, max_size=n), label=label)
+    return np.array(values, dtype=float).reshape(shape)
+
+
+@pytest.mark.parametrize("name", list(rules.RULES))
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_property_shape_kept_inputs_untouched(name, data):
+    rule = rules.RULES[name]
+    shape = data.draw(st.sampled_from(SHAPES), label="shape")
+    hp = _draw_hyperparameters(data, rule)
+    state: dict = {}
+    for step in range(2):  # the second step uses the buffers of the first
+        x = _draw_array(data, shape, f"x{step}")
+        g = _draw_array(data, shape, f"g{step}")
+        if name == "newton":
+            n = x.size
+            m = _draw_array(data, (n, n), f"m{step}")
+            hp["hess"] = m + m.T
+        x0, g0 = x.copy(), g.copy()
+        with np.errstate(all="ignore"):
+            new = rule(x, g, state, **hp)
+        assert np.shape(new) == x.shape
+        assert new is not x
+        np.testing.assert_array_equal(x, x0)
+        np.testing.assert_array_equal(g, g0)
