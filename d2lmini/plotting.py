@@ -290,7 +290,9 @@ def show_trace_2d(f: Callable, results, view: Optional[Sequence[float]] = None) 
     ax = plt.gca()
     if len(drawn):
         ax.plot(drawn[:, 0], drawn[:, 1], "-o", color="#ff7f0e")
-    x1, x2 = np.meshgrid(np.arange(view[0], view[1], 0.1), np.arange(view[2], view[3], 0.1))
+    # d2l's 0.1 grid, finer for a small view so the contours never degenerate
+    step = min(0.1, (view[1] - view[0]) / 60, (view[3] - view[2]) / 60)
+    x1, x2 = np.meshgrid(np.arange(view[0], view[1], step), np.arange(view[2], view[3], step))
     with np.errstate(all="ignore"):
         z = np.asarray(f(x1, x2), dtype=float)
     ax.contour(x1, x2, z, colors="#1f77b4")
@@ -345,6 +347,7 @@ class Animator:
         self._handle = None
         self._last_draw = 0.0
         self._pending = False
+        self._draw_cost = 0.0
         self._live = in_notebook()
         if self._live:
             _flush_after_cell(self)
@@ -365,7 +368,8 @@ class Animator:
                 self.Y[i].append(b)
         self._redraw()
         self._pending = True
-        if self._live and time.perf_counter() - self._last_draw > 0.1:
+        # Redraw at most ten times a second, and spend at most a quarter of the time drawing.
+        if self._live and time.perf_counter() - self._last_draw > max(0.1, 3 * self._draw_cost):
             self.show()
 
     def _redraw(self) -> None:
@@ -380,11 +384,13 @@ class Animator:
             return
         from IPython.display import display
 
+        t0 = time.perf_counter()
         if self._handle is None:
             self._handle = display(self.fig, display_id=True)
         else:
             self._handle.update(self.fig)
         self._last_draw = time.perf_counter()
+        self._draw_cost = self._last_draw - t0
         self._pending = False
 
 

@@ -311,21 +311,23 @@ def _run_ch7(step_fn, eval_loss, features, labels, batch_size, num_epochs, retur
     n_batches = len(data_iter)
     times: List[float] = []
     diverged = False
-    start = time.time()
     for epoch in range(num_epochs):
         start = time.time()
+        drawing = 0.0  # time spent redrawing the live plot: not part of the epoch's time
         for batch_i, (X, y) in enumerate(data_iter):
             step_fn(X, y)
             if (batch_i + 1) * batch_size % 100 == 0:
                 ls.append(eval_loss())
+                t_draw = time.time()
                 curve.add(epoch + (batch_i + 1) / n_batches, ls[-1])
+                drawing += time.time() - t_draw
                 if not math.isfinite(ls[-1]):
                     diverged = True
                     break
-        times.append(time.time() - start)
+        times.append(time.time() - start - drawing)
         if diverged:
             break
-    print("loss: %f, %f sec per epoch" % (ls[-1], time.time() - start))
+    print("loss: %f, %f sec per epoch" % (ls[-1], times[-1]))
     if diverged:
         print("diverged: the loss overflowed during epoch %d; try a smaller learning rate" % (epoch + 1))
     curve.finish(ls, diverged)
