@@ -1,0 +1,242 @@
+"""Chapter 3 (momentum): run the notebook in a real kernel and check its numbers and claims."""
+import re
+
+import pytest
+
+import nbrun
+
+pytestmark = pytest.mark.notebook
+
+NAME = "03_momentum.ipynb"
+
+NUMBERS = r"""
+import json
+def pt(p):
+    return ['%f' % float(p[0]), '%f' % float(p[1])]
+out = {
+    'gd_04': pt(res_gd_04[-1]), 'gd_06': pt(res_gd_06[-1]),
+    'mom_04': pt(res_mom_04[-1]), 'mom_06': pt(res_mom_06[-1]),
+    'nag_03': pt(res_nag_03[-1]), 'nag_04': pt(res_nag_04[-1]),
+    'torch_nag_04': pt(torch_nag_04[-1]), 'torch_nag_03': pt(torch_nag_03[-1]),
+    'x2_closed_form': x2_closed_form,
+    'diff_torch': float(diff_torch),
+    'data_first': float(data[0]),
+    'ewma_first': [float(v) for v in ewma_first],
+    'ewma_zero': [float(v) for v in ewma_zero],
+    'ewma_hat0': float(ewma_hat[0]),
+    'weights_after_10': float(weights_after_10),
+    'pyt_vs_sut': gap(pytorch_form, sutskever_form),
+    'pyt_vs_ema': gap(pytorch_form, ema_form),
+    'ema_vs_sgd_scaled': gap(ema_06_05, sgd_03_05),
+    'ema_06_09': pt(ema_06_09[-1]), 'sgd_06_09': pt(sgd_06_09[-1]), 'sgd_006_09': pt(sgd_006_09[-1]),
+    'drop_pytorch': pt(drop_pytorch), 'drop_sutskever': pt(drop_sutskever),
+    'damped_rule_vs_torch': gap(damped_rule, damped_torch),
+    'damped_vs_first_start': gap(damped_rule, first_start),
+    'damped_vs_zero_start': gap(damped_rule, ema_06_05),
+    'damped_first_step': [float(v) for v in damped_rule[1]],
+    'grad_at_start': [float(v) for v in quad.grad(quad.start)],
+    'predicted': [float(v) for v in predicted],
+    'mom_04_raw': [float(v) for v in res_mom_04[-1]],
+    'rho_x2_04': float(spectral_radius(1.6, 0.5)),
+    'rho_edge': [float(spectral_radius(2 * 1.5 - 1e-6, 0.5)), float(spectral_radius(2 * 1.5 + 1e-6, 0.5))],
+    'slider': [float(slider_eta), float(slider_beta)],
+    'explorer_hp': [float(ex_momentum.controls['eta'].value), float(ex_momentum.controls['beta'].value)],
+    'phase_points': {k: [float(a) for a in v] for k, v in phase_points.items()},
+    'best': [eta_star, beta_star, float(best_rate)],
+    'nesterov_edge_05': nesterov_edge(0.5),
+    'nesterov_radius_at_edge': [nesterov_radius(1.5 - 1e-6, 0.5), nesterov_radius(1.5 + 1e-6, 0.5)],
+    'final_losses': final_losses,
+    'first_losses': {k: v[0] for k, v in history.items()},
+}
+print(json.dumps(out))
+"""
+
+# Move each explorer's own learning-rate slider (not the objective's parameters) and check that
+# the path and the picture change.
+EXPLORER_CHECK = r"""
+import json
+import numpy as _np
+_out = {}
+_before = _np.array(ex_momentum.trajectory, dtype=float).copy()
+_frame = ex_momentum.frame
+ex_momentum.controls['eta'].value = 0.7
+ex_momentum.update()
+_out['mom_path_changed'] = bool(_before.shape != ex_momentum.trajectory.shape
+                                or not _np.allclose(_before, ex_momentum.trajectory))
+_out['mom_frame_changed'] = bool(_frame != ex_momentum.frame)
+ex_momentum.controls['eta'].value = 0.4
+ex_momentum.update()
+_out['mom_back'] = ['%f' % v for v in ex_momentum.trajectory[-1]]
+_r0 = {k: _np.array(v, dtype=float).copy() for k, v in race.trajectory.items()}
+race.controls['Nesterov.lr'].value = 0.4
+race.update()
+_out['race_end'] = {k: [float(a) for a in v[-1]] for k, v in race.trajectory.items()}
+_out['race_nag_changed'] = bool(not _np.array_equal(_r0['Nesterov'].shape, race.trajectory['Nesterov'].shape)
+                                or not _np.allclose(_r0['Nesterov'], race.trajectory['Nesterov']))
+print(json.dumps(_out))
+"""
+
+
+# The exercise checks accept the right answers and reject a wrong one.
+CHECKS = r"""
+import json, io, contextlib
+_said = {}
+for _name, _call in [('zero_start', lambda: check_zero_start_weight(1 - 0.9 ** 10)),
+                     ('zero_start_wrong', lambda: check_zero_start_weight(1.0)),
+                     ('heavy_ball_edge', lambda: check_heavy_ball_edge(0.75)),
+                     ('ema_translation', lambda: check_ema_translation(0.06)),
+                     ('ema_translation_wrong', lambda: check_ema_translation(0.6)),
+                     ('nesterov_edge', lambda: check_nesterov_edge(0.375)),
+                     ('tuning_best', lambda: check_tuning(eta_star, beta_star)),
+                     ('tuning_diverges', lambda: check_tuning(1.0, 0.0))]:
+    _buf = io.StringIO()
+    with contextlib.redirect_stdout(_buf):
+        _call()
+    _said[_name] = _buf.getvalue()
+print(json.dumps(_said))
+"""
+
+
+@pytest.fixture(scope="module")
+def run():
+    nb, results, seconds = nbrun.run_notebook(
+        NAME, {"numbers": NUMBERS, "checks": CHECKS, "explore": EXPLORER_CHECK})
+    return nb, results, seconds
+
+
+def test_house_style(run):
+    nb, _, _ = run
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    first = next(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert first.startswith("# Add "), "the title starts with '# ' and a verb"
+    for heading in ("What you'll learn", "What you'll need", "Exercises", "Summary", "Further reading"):
+        assert re.search(rf"^## .*{re.escape(heading)}", md, re.M), heading
+    assert nb.cells[0].metadata.get("tags") == ["colab-setup"]
+    second_code = [c for c in nb.cells if c.cell_type == "code"][1].source
+    assert second_code.startswith("%matplotlib inline") and "import d2lmini as d2l" in second_code
+    assert "presenter_mode" not in "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    meta = nb.metadata["d2lmini"]
+    assert meta["teaches"] and isinstance(meta["minutes"], int)
+    assert "<details><summary>Answer</summary>" in md
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert code.count("def check_") >= 4
+
+
+def test_classic_numbers(run):
+    nb, r, _ = run
+    n = r["numbers"]
+    assert n["gd_04"] == ["-0.943467", "-0.000073"]
+    assert n["gd_06"] == ["-0.387814", "-1673.365109"]
+    assert n["mom_04"] == ["-0.062843", "0.001202"]
+    assert n["mom_06"] == ["0.007188", "0.002553"]
+    assert "%f" % n["x2_closed_form"] == "-1673.365109"
+    text = nbrun.all_text(nb)
+    for line in ("epoch 20, x1 -0.943467, x2 -0.000073",
+                 "epoch 20, x1 -0.387814, x2 -1673.365109",
+                 "epoch 20, x1 -0.062843, x2 0.001202",
+                 "epoch 20, x1 0.007188, x2 0.002553"):
+        assert line in text, line
+    assert n["diff_torch"] < 1e-12
+
+
+def test_ewma_and_zero_start_bias(run):
+    _, r, _ = run
+    n = r["numbers"]
+    # the article's printed values (v_1 = x_1 start), 4 decimals of float32 printing
+    printed = [-11.2584, -11.2849, -10.4070, -9.8002, -7.9715, -6.4823]
+    for ours, theirs in zip(n["ewma_first"], printed):
+        assert abs(ours - theirs) < 1e-3
+    assert abs(n["ewma_first"][-1] - 0.9271) < 1e-3
+    assert abs(n["ewma_zero"][0] - 0.1 * n["data_first"]) < 1e-12
+    assert "%.4f" % n["ewma_zero"][0] == "-1.1258"
+    assert abs(n["ewma_hat0"] - n["data_first"]) < 1e-12
+    assert abs(n["weights_after_10"] - (1 - 0.9 ** 10)) < 1e-15
+
+
+def test_momentum_forms(run):
+    nb, r, _ = run
+    n = r["numbers"]
+    assert n["pyt_vs_sut"] < 1e-12
+    assert n["pyt_vs_ema"] > 0.1
+    assert n["ema_vs_sgd_scaled"] < 1e-12
+    assert n["ema_06_09"] == ["-0.038248", "0.471941"]
+    assert n["sgd_06_09"] == ["-1.191637", "-1.118465"]
+    assert n["sgd_006_09"] == n["ema_06_09"]
+    assert n["drop_pytorch"] == ["-0.632917", "-0.000461"]
+    assert n["drop_sutskever"] == ["-0.471198", "0.000182"]
+    # dampening: torch == rules.sgd == EMA started at g_1, not the zero-start EMA
+    assert n["damped_rule_vs_torch"] < 1e-12
+    assert n["damped_vs_first_start"] < 1e-12
+    assert n["damped_vs_zero_start"] > 0.1
+    g = n["grad_at_start"]
+    assert n["damped_first_step"] == pytest.approx([-5 - 0.6 * g[0], -2 - 0.6 * g[1]], abs=1e-12)
+    text = nbrun.all_text(nb)
+    assert "epoch 20, x1 -0.289993, x2 0.001723" in text
+
+
+def test_quadratic_analysis(run):
+    _, r, _ = run
+    n = r["numbers"]
+    assert ["%f" % v for v in n["predicted"]] == ["%f" % v for v in n["mom_04_raw"]]
+    assert n["predicted"] == pytest.approx(n["mom_04_raw"], abs=1e-12)
+    assert n["rho_x2_04"] == pytest.approx(0.5 ** 0.5, abs=1e-12)
+    below, above = n["rho_edge"]
+    assert below < 1 < above
+    # the phase diagram marks the explorer's current sliders, both curvatures
+    assert n["slider"] == n["explorer_hp"] == [0.4, 0.5]
+    pp = n["phase_points"]
+    assert pp["x1"][:2] == pytest.approx([0.4 * 0.2, 0.5])
+    assert pp["x2"][:2] == pytest.approx([0.4 * 4, 0.5])
+    assert pp["x2"][2] == pytest.approx(0.5 ** 0.5, abs=1e-12)
+    eta_s, beta_s, rate = n["best"]
+    assert rate == pytest.approx(beta_s ** 0.5, abs=1e-9)
+    assert rate < 0.64
+
+
+def test_nesterov(run):
+    nb, r, _ = run
+    n = r["numbers"]
+    assert n["nag_03"] == ["-0.341872", "-0.000003"]
+    assert n["torch_nag_03"] == n["nag_03"]
+    assert n["nag_04"] == ["-0.109296", "-44.663927"]  # d2l's momentum setting diverges
+    assert n["torch_nag_04"] == n["nag_04"]
+    assert n["nesterov_edge_05"] == pytest.approx(1.5)
+    lo, hi = n["nesterov_radius_at_edge"]
+    assert lo < 1 < hi
+    assert "epoch 20, x1 -0.109296, x2 -44.663927" in nbrun.all_text(nb)
+
+
+def test_minibatch_training(run):
+    nb, r, _ = run
+    losses = r["numbers"]["final_losses"]
+    assert len(losses) == 5
+    for name, value in losses.items():
+        assert 0.2416 <= value < 0.33, (name, value)
+    for name in ("SGD lr 0.02", "momentum lr 0.02, beta 0.5", "momentum lr 0.004, beta 0.9",
+                 "torch SGD lr 0.004, momentum 0.9"):
+        assert losses[name] < 0.26, name
+    first = r["numbers"]["first_losses"]
+    assert abs(first["SGD lr 0.02"] - 0.49) < 0.02
+    assert re.search(r"loss: 0\.2\d+, [\d.]+ sec per epoch", nbrun.all_text(nb))
+
+
+def test_explorers(run):
+    _, r, _ = run
+    e = r["explore"]
+    assert e["mom_path_changed"] and e["mom_frame_changed"]
+    assert e["mom_back"] == ["-0.062843", "0.001202"]
+    assert e["race_nag_changed"]
+    assert abs(e["race_end"]["Nesterov"][1]) > 10      # lr 0.4 > 0.375: Nesterov runs away
+    assert abs(e["race_end"]["heavy ball"][1]) < 0.01   # heavy ball at lr 0.3 converges
+    nbrun.check_explorers(r, minimum=2)
+
+
+def test_exercise_checks(run):
+    _, r, _ = run
+    c = r["checks"]
+    for name in ("zero_start", "heavy_ball_edge", "ema_translation", "nesterov_edge"):
+        assert c[name].startswith("Right"), (name, c[name])
+    assert c["zero_start_wrong"].startswith("Not quite")
+    assert c["ema_translation_wrong"].startswith("Not the same path")
+    assert c["tuning_best"].startswith("Excellent")
+    assert "diverges" in c["tuning_diverges"]

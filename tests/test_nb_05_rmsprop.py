@@ -1,0 +1,210 @@
+"""Chapter 5 (RMSProp): run the notebook in a real kernel and check its numbers and claims."""
+import math
+import re
+
+import pytest
+
+import nbrun
+
+pytestmark = pytest.mark.notebook
+
+NAME = "05_rmsprop.ipynb"
+
+NUMBERS = r"""
+import json, io, contextlib
+import numpy as _np
+def pt(p):
+    return ['%f' % float(p[0]), '%f' % float(p[1])]
+def said(fn, *args):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        fn(*args)
+    return buf.getvalue()
+out = {
+    'rmsprop': pt(res_rmsprop[-1]), 'adagrad': pt(res_adagrad[-1]),
+    'torch': pt(res_torch[-1]), 'outside': pt(res_outside[-1]),
+    'n_points': len(res_rmsprop),
+    'gap_outside': float(gap_outside), 'gap_inside': float(gap_inside),
+    'first_step': {str(k): float(v) for k, v in first_step.items()},
+    'variants': {k: pt(v[-1]) for k, v in variant_paths.items()},
+    'variant_gaps': {k: float(v) for k, v in variant_gaps.items()},
+    'gap_lr_placement': float(gap_lr_placement), 'gap_momentum_torch': float(gap_momentum_torch),
+    'lr_inside_end': pt(lr_inside[-1]),
+    'merged': {f'{k[0]}/{k[1]}': pt(v) for k, v in merged_ends.items()},
+    'adagrad_rate_diffs_max': float(_np.max(_np.diff(adagrad_rate))),
+    'rmsprop_rate_50': float(rmsprop_rate[49]), 'rmsprop_rate_100': float(rmsprop_rate[-1]),
+    'rmsprop_rate_1': float(rmsprop_rate[0]),
+    'half_life_09': float(half_life_09),
+    'ls_scratch': [float(v) for v in ls_scratch], 'ls_torch': [float(v) for v in ls_torch],
+    'explorer_end': [float(v) for v in explorer_rmsprop.trajectory[-1]],
+    'explorer_controls': sorted(explorer_rmsprop.controls),
+    'eps_is_log': hasattr(explorer_rmsprop.controls['eps'], 'base'),
+    'checks_right': [said(check_gamma_one, 400.0), said(check_first_step, 0.1),
+                     said(check_half_life, 69.0)],
+    'checks_wrong': [said(check_gamma_one, 0.4), said(check_first_step, 0.03),
+                     said(check_half_life, 10)],
+}
+print(json.dumps(out))
+"""
+
+# Move the explorer's own sliders and check path, picture and readout.
+EXPLORE = r"""
+import json
+import numpy as _np
+_e = explorer_rmsprop
+_out = {}
+_before = _np.array(_e.trajectory, dtype=float).copy()
+_frame = _e.frame
+_e.set(eta=0.7)
+_e.update()
+_out['eta_path_changed'] = bool(_before.shape != _e.trajectory.shape or not _np.allclose(_before, _e.trajectory))
+_out['eta_frame_changed'] = bool(_frame != _e.frame)
+_e.set(eta=0.4, gamma=0.999)
+_e.update()
+_out['gamma_999_first'] = [float(v) for v in _e.trajectory[1]]
+_e.set(gamma=0.0)
+_e.update()
+_out['gamma_0_last'] = [[float(v) for v in p] for p in _e.trajectory[-2:]]
+_e.set(gamma=0.9, eps=1e-6)
+_e.update()
+_out['back'] = ['%f' % v for v in _e.trajectory[-1]]
+print(json.dumps(_out))
+"""
+
+
+@pytest.fixture(scope="module")
+def run():
+    return nbrun.run_notebook(NAME, {"numbers": NUMBERS, "explore": EXPLORE})
+
+
+def test_house_style(run):
+    nb, _, _ = run
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    first = next(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert first.startswith("# Forget "), "the title starts with '# ' and a verb"
+    for heading in ("What you'll learn", "What you'll need", "Exercises", "Summary", "Further reading"):
+        assert re.search(rf"^## .*{re.escape(heading)}", md, re.M), heading
+    assert nb.cells[0].metadata.get("tags") == ["colab-setup"]
+    assert nb.cells[0].get("id") == "colab-setup"
+    code_cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert code_cells[1].startswith("%matplotlib inline") and "import d2lmini as d2l" in code_cells[1]
+    code = "\n".join(code_cells)
+    assert "presenter_mode" not in code
+    assert "/work/" not in code and "airfoil_self_noise" not in code, "no hard-coded data path"
+    meta = nb.metadata["d2lmini"]
+    assert meta["teaches"] and isinstance(meta["minutes"], int)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert code.count("def check_") >= 3
+    assert "<details><summary>Answer</summary>" in md
+
+
+def test_classic_numbers(run):
+    nb, r, _ = run
+    n = r["numbers"]
+    assert n["rmsprop"] == ["-0.010599", "0.000000"]
+    assert n["adagrad"] == ["-2.382563", "-0.158591"]
+    assert n["n_points"] == 21
+    text = nbrun.all_text(nb)
+    assert "epoch 20, x1 -0.010599, x2 0.000000" in text
+    assert "epoch 20, x1 -2.382563, x2 -0.158591" in text
+
+
+def test_adagrad_rate_never_increases_rmsprop_recovers(run):
+    _, r, _ = run
+    n = r["numbers"]
+    assert n["adagrad_rate_diffs_max"] <= 0.0
+    # after the gradient drops, RMSProp's rate climbs back almost tenfold
+    assert n["rmsprop_rate_100"] > 7 * n["rmsprop_rate_50"]
+    # and it starts at eta / sqrt(1 - gamma) (no bias correction)
+    assert math.isclose(n["rmsprop_rate_1"], 0.4 / math.sqrt(0.1 + 1e-6), rel_tol=1e-9)
+    assert math.isclose(n["half_life_09"], math.log(2) / math.log(1 / 0.9), rel_tol=1e-12)
+
+
+def test_torch_eps_outside(run):
+    nb, r, _ = run
+    n = r["numbers"]
+    assert n["torch"] == ["-0.010598", "0.000000"]
+    assert n["outside"] == ["-0.010598", "0.000000"]
+    assert n["gap_outside"] < 1e-12
+    assert 1e-7 < n["gap_inside"] < 1e-4, "eps placement shows in the sixth decimal"
+    assert nbrun.all_text(nb).count("epoch 20, x1 -0.010598, x2 0.000000") >= 2
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "default 0.99" in md or "**default 0.99**" in md
+    assert r"\sqrt{s_t} + \epsilon" in md and r"\sqrt{s_t + \epsilon}" in md
+
+
+def test_first_step(run):
+    _, r, _ = run
+    fs = r["numbers"]["first_step"]
+    assert math.isclose(fs["0.9"], 1 / math.sqrt(0.1), rel_tol=1e-5)
+    assert math.isclose(fs["0.99"], 10.0, rel_tol=1e-5)
+
+
+def test_centered_and_momentum(run):
+    _, r, _ = run
+    n = r["numbers"]
+    v = n["variants"]
+    assert v["plain"] == ["-0.010598", "0.000000"]
+    assert v["centered"] == ["-0.001629", "-0.000000"]
+    assert v["momentum=0.5"] == ["-0.000374", "0.000478"]
+    assert v["centered, momentum=0.5"] == ["-0.002592", "0.000364"]
+    for name, gap in n["variant_gaps"].items():
+        assert gap < 1e-12, name
+
+
+def test_two_knobs_correction(run):
+    nb, r, _ = run
+    n = r["numbers"]
+    # lr inside the buffer == lr outside for a constant lr; vs torch only eps placement remains
+    assert n["gap_lr_placement"] < 1e-12
+    assert 1e-9 < n["gap_momentum_torch"] < 1e-4
+    assert n["lr_inside_end"] == ["-0.000374", "0.000478"]
+    # merging the two hyperparameters into one value changes the result completely
+    assert n["merged"]["0.9/0.5"] == ["-0.000374", "0.000478"]
+    assert n["merged"]["0.9/0.9"] == ["1.565520", "0.146738"]
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "two independent hyperparameters" in md
+    assert "x_t = x_{t-1} - v_t" in md
+
+
+def test_minibatch(run):
+    _, r, _ = run
+    n = r["numbers"]
+    for key in ("ls_scratch", "ls_torch"):
+        ls = n[key]
+        assert len(ls) == 31, key
+        assert 0.2416 <= ls[-1] < 0.26, (key, ls[-1])
+    assert abs(n["ls_scratch"][0] - 0.49) < 0.03
+
+
+def test_explorer(run):
+    _, r, _ = run
+    n = r["numbers"]
+    assert {"eta", "gamma", "eps"} <= set(n["explorer_controls"])
+    assert n["eps_is_log"]
+    assert ["%f" % v for v in n["explorer_end"]] == ["-0.010599", "0.000000"]
+    e = r["explore"]
+    assert e["eta_path_changed"] and e["eta_frame_changed"]
+    # gamma -> 0.999: the first step, eta / sqrt(1 - gamma) ~ 12.6, throws the point out of the view
+    first = e["gamma_999_first"]
+    assert math.isclose(first[0] - (-5.0), 0.4 / math.sqrt(0.001 + 1e-6), rel_tol=1e-9)
+    assert first[0] > 1.0
+    # gamma -> 0: sign steps of about eta, hopping around the minimum
+    (a1, a2), (b1, b2) = e["gamma_0_last"]
+    assert abs(abs(a1 - b1) - 0.4) < 0.01 and a1 * b1 < 0
+    assert e["back"] == ["-0.010599", "0.000000"]
+    nbrun.check_explorers(r, minimum=1)
+
+
+def test_exercise_checks(run):
+    _, r, _ = run
+    n = r["numbers"]
+    for text in n["checks_right"]:
+        assert text.startswith("Right"), text
+    for text in n["checks_wrong"]:
+        assert text.startswith("Not quite"), text
+
+
+def test_runs_fast(run):
+    _, _, seconds = run
+    print(f"{NAME} ran in {seconds:.1f} s")

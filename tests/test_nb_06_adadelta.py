@@ -1,0 +1,220 @@
+"""Chapter 6 (Adadelta): run the notebook in a real kernel and check its numbers and claims."""
+import math
+import re
+
+import pytest
+
+import nbrun
+
+pytestmark = pytest.mark.notebook
+
+NAME = "06_adadelta.ipynb"
+
+NUMBERS = r"""
+import json, io, contextlib
+import numpy as _np
+def pt(p):
+    return ['%f' % float(p[0]), '%f' % float(p[1])]
+def said(fn, *args):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        fn(*args)
+    return buf.getvalue()
+_lp = _np.asarray(long_path)
+out = {
+    'adadelta': pt(res_adadelta[-1]), 'n_points': len(res_adadelta),
+    'first_move': [float(v) for v in first_move], 'predicted_first': float(predicted_first),
+    'rho_eps_after': [float(rho), float(eps)],
+    'steady': {str(k): [float(v[0]), float(v[99]), float(v[999])] for k, v in step_sizes.items()},
+    'steady_min_diff_1e6': float(_np.min(_np.diff(step_sizes[1e-6]))),
+    'long': pt(res_long[-1]), 'n_long': len(res_long),
+    'long_path_5000_vs_classic': float(_np.max(_np.abs(_lp[5000] - _np.asarray(res_long[-1])))),
+    'lp': {str(t): pt(_lp[t]) for t in (100, 1000, 2000, 2001, 5000, 20000)},
+    'x2_abs': {str(t): float(abs(_lp[t, 1])) for t in (2000, 5000, 20000)},
+    'x1_abs_end': float(abs(_lp[-1, 0])),
+    'rate_x2': {str(t): float(rates[t - 1, 1]) for t in (2000, 5000, 20000)},
+    'rate_x1_end': float(rates[-1, 0]),
+    'torch': pt(res_torch[-1]), 'gap_torch': float(gap_torch),
+    'lr_torch': pt(lr_torch[-1]), 'lr_ours': pt(lr_ours[-1]), 'lr_scaled': pt(lr_scaled[-1]),
+    'gap_lr': float(gap_lr), 'lr_one_1000': pt(lr_one[-1]),
+    'ls_scratch': [float(v) for v in ls_scratch], 'ls_torch': [float(v) for v in ls_torch],
+    'quiet_check': [float(v) for v in quiet_check],
+    'final_loss': {f'{k[0]}|{k[1]}': [float(v) for v in vs] for k, vs in final_loss.items()},
+    'first_loss': {f'{k[0]}|{k[1]}': [float(v) for v in vs] for k, vs in first_loss.items()},
+    'explorer_end': [float(v) for v in explorer_adadelta.trajectory[-1]],
+    'explorer_controls': sorted(explorer_adadelta.controls),
+    'eps_is_log': hasattr(explorer_adadelta.controls['eps'], 'base'),
+    'checks_right': [said(check_first_step, 0.0316), said(check_max_curvature, 2.0),
+                     said(check_torch_lr, 0.5)],
+    'checks_wrong': [said(check_first_step, 0.003), said(check_max_curvature, 4),
+                     said(check_torch_lr, 1.0)],
+}
+print(json.dumps(out))
+"""
+
+# Move the explorer's eps slider (log scale) and check path, picture and the reference end point.
+EXPLORE = r"""
+import json
+import numpy as _np
+_e = explorer_adadelta
+_out = {}
+_before = _np.array(_e.trajectory, dtype=float).copy()
+_frame = _e.frame
+_e.set(eps=1e-2)
+_e.update()
+_out['eps_path_changed'] = bool(_before.shape != _e.trajectory.shape or not _np.allclose(_before, _e.trajectory))
+_out['eps_frame_changed'] = bool(_frame != _e.frame)
+_out['eps_1e-2_end'] = ['%f' % v for v in _e.trajectory[-1]]
+_e.set(eps=1e-6, rho=0.95)
+_e.update()
+_out['rho_095_end'] = ['%f' % v for v in _e.trajectory[-1]]
+_e.set(rho=0.9)
+_e.update()
+_out['back'] = ['%f' % v for v in _e.trajectory[-1]]
+print(json.dumps(_out))
+"""
+
+
+@pytest.fixture(scope="module")
+def run():
+    return nbrun.run_notebook(NAME, {"numbers": NUMBERS, "explore": EXPLORE})
+
+
+def test_house_style(run):
+    nb, _, _ = run
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    first = next(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert first.startswith("# Drop "), "the title starts with '# ' and a verb"
+    for heading in ("What you'll learn", "What you'll need", "Exercises", "Summary", "Further reading"):
+        assert re.search(rf"^## .*{re.escape(heading)}", md, re.M), heading
+    assert nb.cells[0].metadata.get("tags") == ["colab-setup"]
+    assert nb.cells[0].get("id") == "colab-setup"
+    code_cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert code_cells[1].startswith("%matplotlib inline") and "import d2lmini as d2l" in code_cells[1]
+    code = "\n".join(code_cells)
+    assert "presenter_mode" not in code
+    assert "/work/" not in code and "airfoil_self_noise" not in code, "no hard-coded data path"
+    meta = nb.metadata["d2lmini"]
+    assert meta["teaches"] and isinstance(meta["minutes"], int)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert code.count("def check_") >= 3
+    assert "<details><summary>Answer</summary>" in md
+
+
+def test_classic_trace_and_tiny_first_step(run):
+    nb, r, _ = run
+    n = r["numbers"]
+    assert n["adadelta"] == ["-4.930470", "-1.930986"]
+    assert n["n_points"] == 21
+    assert "epoch 20, x1 -4.930470, x2 -1.930986" in nbrun.all_text(nb)
+    # the first step is about sqrt(eps / (1 - rho)) in both coordinates, whatever the gradient
+    assert math.isclose(n["predicted_first"], math.sqrt(1e-6 / 0.1), rel_tol=1e-12)
+    for move in n["first_move"]:
+        assert math.isclose(move, n["predicted_first"], rel_tol=1e-3)
+    assert 3e-3 < n["first_move"][0] < 3.3e-3
+    assert n["rho_eps_after"] == [0.9, 1e-6], "the notebook restores the global eps"
+
+
+def test_steady_growth_set_by_eps(run):
+    _, r, _ = run
+    n = r["numbers"]
+    for key, (s1, s100, s1000) in n["steady"].items():
+        eps = float(key)
+        assert math.isclose(s1, math.sqrt(eps) / math.sqrt(0.1 + eps), rel_tol=1e-9), key
+        assert s1 < s100 < s1000, key
+    for key in ("1e-06", "0.0001"):
+        eps = float(key)
+        s1, s100, s1000 = n["steady"][key]
+        for t, s in ((100, s100), (1000, s1000)):
+            estimate = math.sqrt(eps / 0.1 + 0.1 * eps * t)
+            assert abs(s / estimate - 1) < 0.1, (key, t)
+    assert n["steady_min_diff_1e6"] > 0
+
+
+def test_long_run(run):
+    nb, r, _ = run
+    n = r["numbers"]
+    assert n["long"] == ["-0.000000", "-0.028397"]
+    assert n["n_long"] == 5001
+    assert "epoch 5000, x1 -0.000000, x2 -0.028397" in nbrun.all_text(nb)
+    assert n["long_path_5000_vs_classic"] < 1e-12
+    lp = n["lp"]
+    assert lp["100"] == ["-4.606007", "-1.623579"]
+    assert lp["1000"] == ["-0.314088", "-0.007360"]
+    # x1 converges
+    assert n["x1_abs_end"] < 1e-300
+    # x2: a period-2 oscillation whose amplitude grows slowly
+    assert lp["2000"][1] == "-0.015585" and lp["2001"][1] == "0.015591"
+    a = n["x2_abs"]
+    assert a["2000"] < a["5000"] < a["20000"]
+    assert 0.17 < a["20000"] ** 2 / (1e-6 * 20000) < 0.19
+    for t, rate in n["rate_x2"].items():
+        assert 0.5 < rate < 0.5002, (t, rate)
+    assert abs(n["rate_x1_end"] - 1.0) < 1e-3, "near the minimum the rate tends to 1"
+
+
+def test_torch_and_lr(run):
+    nb, r, _ = run
+    n = r["numbers"]
+    assert n["torch"] == ["-4.930470", "-1.930986"]
+    assert n["gap_torch"] < 1e-12
+    assert n["lr_torch"] == ["-1.972751", "-0.002011"]
+    assert n["lr_ours"] == ["-1.972751", "-0.002011"]
+    assert n["lr_scaled"] == ["-4.416636", "-1.418131"]
+    assert n["gap_lr"] < 1e-12
+    assert n["lr_one_1000"] == ["-0.314088", "-0.007360"]
+    text = nbrun.all_text(nb)
+    assert "epoch 1000, x1 -1.972751, x2 -0.002011" in text
+    assert "epoch 1000, x1 -4.416636, x2 -1.418131" in text
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "**unscaled**" in md and "squared **updates**" in md
+
+
+def test_minibatch_and_why_torch_ends_higher(run):
+    _, r, _ = run
+    n = r["numbers"]
+    for key in ("ls_scratch", "ls_torch"):
+        assert len(n[key]) == 31
+        assert 0.2416 <= n[key][-1] < 0.4
+    assert n["ls_scratch"][-1] < 0.26
+    assert abs(n["ls_scratch"][0] - 0.49) < 0.03
+    assert n["ls_torch"][-1] > n["ls_scratch"][-1]
+    # the quiet loop is train_pytorch_ch7's loop: same seed, same final loss
+    assert abs(n["quiet_check"][1] - n["ls_torch"][-1]) < 1e-6
+    mean = {k: sum(v) / len(v) for k, v in n["final_loss"].items()}
+    first = {k: sum(v) / len(v) for k, v in n["first_loss"].items()}
+    assert max(mean, key=mean.get) == "default start|eps 1e-6"
+    assert mean["d2l start|eps 1e-6"] < mean["default start|eps 1e-6"]
+    for start in ("default start", "d2l start"):
+        assert mean[f"{start}|eps 1e-5"] < mean["d2l start|eps 1e-6"]
+        assert mean[f"{start}|eps 1e-5"] < 0.25
+    assert first["default start|eps 1e-6"] > first["d2l start|eps 1e-6"]
+    assert abs(first["d2l start|eps 1e-6"] - 0.49) < 0.03
+
+
+def test_explorer(run):
+    _, r, _ = run
+    n = r["numbers"]
+    assert {"rho", "eps"} <= set(n["explorer_controls"])
+    assert n["eps_is_log"]
+    assert ["%f" % v for v in n["explorer_end"]] == ["-4.930470", "-1.930986"]
+    e = r["explore"]
+    assert e["eps_path_changed"] and e["eps_frame_changed"]
+    assert e["eps_1e-2_end"] == ["-1.024846", "-0.008883"]
+    assert e["rho_095_end"] == ["-4.906891", "-1.907863"]
+    assert e["back"] == ["-4.930470", "-1.930986"]
+    nbrun.check_explorers(r, minimum=1)
+
+
+def test_exercise_checks(run):
+    _, r, _ = run
+    n = r["numbers"]
+    for text in n["checks_right"]:
+        assert text.startswith("Right"), text
+    for text in n["checks_wrong"]:
+        assert text.startswith("Not quite"), text
+
+
+def test_runs_fast(run):
+    _, _, seconds = run
+    print(f"{NAME} ran in {seconds:.1f} s")
