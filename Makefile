@@ -29,11 +29,13 @@ test-main: setup
 
 # The "Colab-like" run: ipywidgets 7, inline backend, no ipympl; every notebook and explorer test.
 test-colab: setup-colab
-	D2LMINI_COLAB_LIKE=1 .venv-colab/bin/python -m pytest tests -p no:cacheprovider -m "not browser"
+	D2LMINI_COLAB_LIKE=1 .venv-colab/bin/python -m pytest tests -p no:cacheprovider -m "not browser and not slow"
 
 bench: setup
 	$(PY) bench/import_time.py
 	$(PY) bench/explorer_update.py
+	$(PY) bench/notebook_times.py
+	$(PY) bench/browser_latency.py
 
 clean:
 	rm -rf $(VENV) .venv-colab artifacts

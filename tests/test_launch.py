@@ -200,3 +200,15 @@ def test_environment_and_postbuild_install_in_a_fresh_venv(tmp_path):
     )
     where, cuda = check.stdout.split()
     assert where.startswith(str(repo)) and cuda == "None"
+
+
+@pytest.mark.skipif(os.environ.get("D2LMINI_COLAB_LIKE") != "1", reason="only in the Colab-like run")
+def test_colab_like_environment_is_what_colab_ships():
+    import importlib.util
+
+    import ipywidgets
+    import matplotlib
+
+    assert ipywidgets.__version__.startswith("7."), ipywidgets.__version__
+    assert importlib.util.find_spec("ipympl") is None
+    assert "ipympl" not in matplotlib.get_backend()
