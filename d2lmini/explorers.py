@@ -71,8 +71,8 @@ PRESETS: Dict[str, Dict[str, float]] = {
     "adagrad": {"lr": 0.4},
     "rmsprop": {"lr": 0.4, "alpha": 0.9},
     "adadelta": {"rho": 0.9, "eps": 1e-6},
-    "adam": {"lr": 0.4},
-    "adamw": {"lr": 0.4},
+    "adam": {"lr": 0.3},
+    "adamw": {"lr": 0.3},
     "newton": {"lr": 1.0},
 }
 
@@ -1488,10 +1488,14 @@ class Race(_Contour2D):
             self._observe(cname, widget)
         self._lr_box = w_box = _widgets().VBox(lr_widgets)
         handles = [r.line for r in self._runs]
-        legend_ax = self.loss_ax if self.loss_ax is not None else self.ax
-        self.legend = legend_ax.legend(
-            handles, [r.label for r in self._runs], loc="upper right", fontsize=0.85 * self.fontsize,
-            framealpha=0.85,
+        # The legend sits in a row under both panels, where it never hides a path or a curve.
+        for ax in (self.ax, self.loss_ax):
+            if ax is not None:
+                x0, y0, width, height = ax.get_position().bounds
+                ax.set_position([x0, y0 + 0.08, width, height - 0.08])
+        self.legend = self.fig.legend(
+            handles, [r.label for r in self._runs], loc="lower center", ncol=min(len(handles), 7),
+            fontsize=0.9 * self.fontsize, frameon=False, handlelength=1.5, columnspacing=1.2,
         )
         self._finish()
         w = _widgets()
