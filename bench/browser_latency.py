@@ -1,0 +1,259 @@
+"""Slider latency in a real browser: key press to the plot's final frame, against interact.
+
+In JupyterLab in headless Chromium (the setup of ``tests/browser_support.py``):
+
+* **explorer**: the first explorer of ``notebooks/03_momentum.ipynb`` (if that chapter is
+  missing, ``notebooks/00_start_here.ipynb``; the output says so), run with Run All Cells, its
+  ``steps`` control set to 100, then >= 20 key presses, ArrowRight and ArrowLeft in turn, on its
+  first hyperparameter slider.
+* **baselines**: scratch notebooks (written to the served temporary folder only) with
+  ``ipywidgets.interact`` over the same slider (same range, step and value) that re-plot the
+  whole figure on each move, inline backend, a new figure of the explorer's pixel size with the
+  same 100-step path: (1) the explorer's whole figure, contour plot with the path plus the
+  loss curve (the verdict is against this one, like ``bench/explorer_update.py``); (2) only the
+  contour plot with the path (lighter; its ratio is printed too).
+
+Each latency is measured in the page: from the keydown event's timestamp to the last change of
+the picture (a MutationObserver stamps every new ``img`` src, or every new ``img`` in the
+interact output, with ``performance.now()``), once the update settled: kernel idle and no new
+picture for 0.6 s. Printed: median and 90th percentile of each, the ratios of the medians and
+PASS/FAIL against the targets (explorer median < 150 ms and at most 1/3 of the baseline's).
+
+    .venv/bin/python bench/browser_latency.py [--presses 20]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+import browser_support as bs  # noqa: E402
+
+MEDIAN_TARGET_MS = 150.0
+RATIO_TARGET = 1 / 3
+STEPS = 100
+COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise"}
+
+BASELINE_CODE = '''\
+%matplotlib inline
+import numpy as np
+import matplotlib.pyplot as plt
+import ipywidgets as widgets
+from d2lmini import objectives
+
+objective = objectives.get({objective!r})
+view, start = objective.view, objective.start
+STEPS = {steps}
+LOSS_PANEL = {loss_panel!r}
+
+def momentum_rule(x, g, state, eta=0.4, beta=0.5):
+    state['v'] = beta * state.get('v', 0.0) + g
+    return x - eta * state['v']
+
+def plot(value):
+    # The classic way: run the rule, then draw a new figure from scratch.
+    x, state = np.array(start, dtype=float), {{}}
+    path = [x]
+    for _ in range(STEPS):
+        x = momentum_rule(x, objective.grad(x), state, eta=value, beta=0.5)
+        path.append(x)
+    path = np.array(path)
+    x1, x2 = np.meshgrid(np.linspace(view[0], view[1], 200), np.linspace(view[2], view[3], 200))
+    fig = plt.figure(figsize=({width} / 100, {height} / 100), dpi=100)
+    if LOSS_PANEL:   # the explorer's layout: contour plot left, loss curve right
+        ax = fig.add_axes([0.075, 0.14, 0.50, 0.75])
+        lax = fig.add_axes([0.68, 0.14, 0.30, 0.75])
+    else:
+        ax = fig.add_subplot()
+    ax.contour(x1, x2, objective(x1, x2), levels=20, colors='#1f77b4', linewidths=0.9, alpha=0.6)
+    ax.plot(path[:, 0], path[:, 1], '-o', color='#ff7f0e', ms=4, lw=1.5)
+    ax.set_xlim(view[0], view[1])
+    ax.set_ylim(view[2], view[3])
+    ax.set_title({label!r} + ' = %.3f' % value)
+    if LOSS_PANEL:
+        loss = objective(path[:, 0], path[:, 1]) - objective.fmin
+        lax.semilogy(np.arange(len(loss)), np.maximum(loss, 1e-14), color='#ff7f0e')
+        lax.set_xlabel('step')
+        lax.set_title('$f(x_t) - f^*$')
+        lax.grid(True, alpha=0.3)
+    plt.show()
+
+widgets.interact(plot, value=widgets.FloatSlider(
+    value={value!r}, min={min!r}, max={max!r}, step={step!r}, description={label!r},
+    continuous_update=True))
+'''
+
+#: Baselines: (notebook, with the loss panel, what it draws).
+BASELINES = (
+    ("_baseline_interact.ipynb", True, "the explorer's whole figure: contour + path, loss curve"),
+    ("_baseline_interact_contour.ipynb", False, "contour + path only"),
+)
+
+
+def stats(ms):
+    a = np.asarray(ms, dtype=float)
+    return float(np.median(a)), float(np.percentile(a, 90))
+
+
+def measure(page: bs.NotebookPage, key: str, slider, presses: int, warmup: int = 2,
+            timeout: float = 30) -> list:
+    """Latency (ms) of ``presses`` key presses on ``slider`` (a locator), alternating
+    ArrowRight/ArrowLeft: keydown timestamp to the last picture change under ``key``."""
+    handle = slider.locator(".noUi-handle")
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    out = []
+    for n in range(presses + warmup):
+        arrow = "ArrowRight" if n % 2 == 0 else "ArrowLeft"
+        n_keys = page.page.evaluate("() => window.__d2l.keys.length")
+        since = page.changes(key)
+        page.page.keyboard.press(arrow)
+        page.wait_settled(key, since, timeout=timeout)
+        r = page.page.evaluate(
+            """([k, nKeys, since]) => {
+                 const c = window.__d2l.changes[k];
+                 return {keys: window.__d2l.keys.slice(nKeys), times: c.times.slice(since)};
+               }""", [key, n_keys, since])
+        assert len(r["keys"]) == 1, f"expected one keydown, got {len(r['keys'])}"
+        latency = r["times"][-1] - r["keys"][0]
+        if n >= warmup:
+            out.append(latency)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--presses", type=int, default=20, help="timed key presses per variant (>= 20)")
+    args = ap.parse_args()
+    presses = max(20, args.presses)
+
+    names = bs.notebook_names()
+    target = "03_momentum.ipynb"
+    note = ""
+    if target not in names:
+        target = "00_start_here.ipynb"
+        note = "notebooks/03_momentum.ipynb is not there yet: measured on 00_start_here.ipynb instead"
+        print(f"NOTE: {note}")
+    print(f"explorer: first explorer of notebooks/{target}, steps = {STEPS}, {presses} key presses")
+
+    t_start = time.perf_counter()
+    with bs.LabServer() as server, bs.chromium() as browser:
+        context = browser.new_context(viewport=bs.VIEWPORT)
+        # --- the explorer --------------------------------------------------------------------
+        page = bs.NotebookPage(server, context, target)
+        page.open()
+        unexecuted = page.run_all()
+        if unexecuted:
+            print(f"WARNING: cells not executed in {target}: {unexecuted}")
+        dom = page.explorers()
+        if not dom:
+            print(f"FAIL: {target} shows no explorer")
+            return 1
+        kernel = page.probe(recompute=False)
+        sha = page.picture_sha(0)
+        match = [k for k in kernel if k["frame_sha"] == sha]
+        if not match:
+            print("FAIL: the first explorer's picture is no kernel explorer's frame")
+            return 1
+        kidx = match[0]["index"]
+        controls = match[0]["controls"]
+        by_desc = {c["description"]: name for name, c in controls.items()}
+        sliders = dom[0]["sliders"]
+        candidates = [s for s in sliders if s["visible"]
+                      and by_desc.get(s["label"]) not in COMMON_CONTROLS
+                      and controls.get(by_desc.get(s["label"]), {}).get("type") != "FloatLogSlider"]
+        if not candidates:
+            print("FAIL: no hyperparameter slider to move")
+            return 1
+        s = candidates[0]
+        name = by_desc[s["label"]]
+        # steps = 100, set on the kernel's widget (the browser gets it as a widget update)
+        since = page.changes("explorer-0")
+        with page.kernel() as k:
+            k.execute(f"__import__('d2lmini').explorers.live_explorers()[{kidx}].controls['steps'].value = {STEPS}")
+            spec = k.evaluate(
+                f"(lambda w: (w.min, w.max, w.step, w.value))"
+                f"(__import__('d2lmini').explorers.live_explorers()[{kidx}].controls[{name!r}])")
+        page.wait_settled("explorer-0", since)
+        steps_shown = [x["readout"] for x in page.describe(0)["sliders"] if x["label"] == controls["steps"]["description"]]
+        print(f"  slider {name!r}: min {spec[0]}, max {spec[1]}, step {spec[2]}, value {spec[3]}; "
+              f"steps slider shows {steps_shown[0] if steps_shown else '?'}")
+        size = page.page.evaluate(
+            "() => { const i = window.__d2l.root(0).querySelector(':scope > img'); return [i.naturalWidth, i.naturalHeight]; }")
+        explorer_ms = measure(page, "explorer-0", page.slider_locator(0, s["index"]), presses)
+        explorer_errors = list(page.page_errors)
+        page.close()
+
+        # --- the baselines: interact re-plotting a new figure on every move ------------------
+        import nbformat
+
+        baselines = []
+        for nb_name, loss_panel, what in BASELINES:
+            nb = nbformat.v4.new_notebook()
+            nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                         "language": "python"}
+            nb.cells = [nbformat.v4.new_code_cell(BASELINE_CODE.format(
+                objective="d2l", steps=STEPS, width=size[0], height=size[1], label=name,
+                loss_panel=loss_panel, value=float(spec[3]), min=float(spec[0]),
+                max=float(spec[1]), step=float(spec[2])))]
+            server.write_notebook(nb_name, nb)  # the served temporary folder only
+            base = bs.NotebookPage(server, context, nb_name)
+            base.open()
+            base.run_all()
+            errors = base.error_outputs()
+            if errors:
+                print(f"FAIL: the baseline notebook {nb_name} raised {errors}")
+                return 1
+            base.page.wait_for_selector(".jp-NotebookPanel .widget-interact .widget-output img", timeout=30000)
+            base.page.evaluate(
+                "() => window.__d2l.observe(document.querySelector('.jp-NotebookPanel .widget-interact'), 'baseline')")
+            slider = base.page.locator(".jp-NotebookPanel .widget-interact .widget-slider").first
+            ms = measure(base, "baseline", slider, presses)
+            baselines.append((nb_name, what, ms, list(base.page_errors)))
+            base.close()
+        context.close()
+
+    e_med, e_p90 = stats(explorer_ms)
+    print(f"  picture {size[0]}x{size[1]} px; baselines: ipywidgets.interact + a new figure per move "
+          f"({STEPS}-step path), inline backend")
+    print(f"explorer   key press -> final frame: median {e_med:7.1f} ms   p90 {e_p90:7.1f} ms   "
+          f"(n={len(explorer_ms)})")
+    results = {}
+    page_errors = list(explorer_errors)
+    for nb_name, what, ms, errs in baselines:
+        b_med, b_p90 = stats(ms)
+        results[nb_name] = {"draws": what, "ms": ms, "median": b_med, "p90": b_p90, "ratio": e_med / b_med}
+        print(f"baseline   key press -> final frame: median {b_med:7.1f} ms   p90 {b_p90:7.1f} ms   "
+              f"(n={len(ms)})  [{what}]")
+        page_errors += errs
+    for nb_name, r in results.items():
+        print(f"ratio of medians, explorer / baseline [{r['draws']}]: {r['ratio']:.3f}")
+    if page_errors:
+        print(f"page errors: {page_errors}")
+    main_baseline = results[BASELINES[0][0]]
+    ratio = main_baseline["ratio"]
+    ok = e_med < MEDIAN_TARGET_MS and ratio <= RATIO_TARGET and not page_errors
+    print(f"{'PASS' if ok else 'FAIL'}: explorer median {e_med:.1f} ms "
+          f"{'<' if e_med < MEDIAN_TARGET_MS else '>='} {MEDIAN_TARGET_MS:.0f} ms; ratio {ratio:.3f} "
+          f"{'<=' if ratio <= RATIO_TARGET else '>'} 1/3 against the whole-figure baseline")
+    light = results[BASELINES[1][0]]["ratio"]
+    print(f"      (against the lighter contour + path baseline: ratio {light:.3f} "
+          f"{'<=' if light <= RATIO_TARGET else '>'} 1/3)")
+    bs.ARTIFACTS.mkdir(exist_ok=True)
+    (bs.ARTIFACTS / "browser-latency.json").write_text(json.dumps({
+        "notebook": target, "note": note, "slider": name, "steps": STEPS, "picture_px": size,
+        "explorer_ms": explorer_ms, "explorer": {"median": e_med, "p90": e_p90},
+        "baselines": results, "pass": ok, "seconds": time.perf_counter() - t_start,
+    }, indent=1))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

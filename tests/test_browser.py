@@ -1,0 +1,302 @@
+"""Every notebook and every explorer slider in a real browser: JupyterLab in headless Chromium.
+
+One JupyterLab server (over a temporary copy of ``notebooks/``) and one Chromium serve the whole
+session. Each notebook found in ``notebooks/`` at collection time is opened in its own page and
+run with Run ▸ Run All Cells; then, for every explorer it shows, one slider moves with the
+keyboard and one with the mouse. After each move, once the update settled (kernel idle and no
+new picture for 0.6 s):
+
+* the picture changed (the ``<img>`` src and the bytes behind it);
+* the picture is the kernel's current frame (same SHA-256), and no frame is pending;
+* every visible slider shows the value the kernel's widget has;
+* the readout under the figure is the kernel's readout, which is what the explorer computes
+  again from the widgets' values; for ``Explorer2D`` the final point is also recomputed with a
+  plain loop over the rule;
+* nothing was written to the explorer's error area, and the page raised no error.
+
+The kernel is asked over the server's websocket with a silent ``user_expressions`` request, so
+the notebook itself is not changed. Screenshots of each notebook's first explorer before and
+after the moves go to ``artifacts/screenshots/`` (git-ignored; CI keeps it as an artifact).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+
+import pytest
+
+import browser_support as bs
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOKS = bs.notebook_names()
+# Controls that are not hyperparameters: moved only when an explorer has nothing else.
+COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise"}
+
+TIMINGS: dict = {}  # notebook -> seconds (open, run_all, explorers, total)
+MOVES: dict = {}    # notebook -> the sliders moved, per explorer
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures: one server and one browser for the session, one page per notebook
+
+
+@pytest.fixture(scope="session")
+def lab_server():
+    pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(bs.CHROMIUM):
+        message = f"{bs.CHROMIUM} is missing (make setup-browser installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with bs.LabServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser_context(lab_server, request):
+    with bs.chromium() as browser:
+        context = browser.new_context(viewport=bs.VIEWPORT)
+        yield context
+        context.close()
+    _report_timings(request.config)
+
+
+def _report_timings(config) -> None:
+    if not TIMINGS:
+        return
+    bs.ARTIFACTS.mkdir(exist_ok=True)
+    (bs.ARTIFACTS / "browser-timings.json").write_text(
+        json.dumps({"seconds": TIMINGS, "moved": MOVES}, indent=1, ensure_ascii=False))
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        reporter.write_line("")
+        reporter.write_line("browser tests, seconds per notebook (open / run all / explorers / total):")
+        for name, t in TIMINGS.items():
+            reporter.write_line(
+                f"  {name:34s} {t.get('open', 0):5.1f} / {t.get('run_all', 0):5.1f} / "
+                f"{t.get('explorers', 0):5.1f} / {t.get('total', 0):5.1f}"
+            )
+
+
+class NotebookRun:
+    def __init__(self, name: str, page: bs.NotebookPage):
+        self.name = name
+        self.page = page
+        self.failure = None
+        self.unexecuted = []
+        self.errors = []
+
+
+@pytest.fixture(scope="module", params=NOTEBOOKS)
+def notebook(request, lab_server, browser_context):
+    """The notebook opened and run (Run All Cells) in a fresh page; closed after its tests."""
+    name = request.param
+    t0 = time.perf_counter()
+    page = bs.NotebookPage(lab_server, browser_context, name)
+    run = NotebookRun(name, page)
+    try:
+        page.open()
+        run.unexecuted = page.run_all()
+        run.errors = page.error_outputs()
+    except Exception as exc:  # reported by the tests, with the server's log
+        run.failure = f"{type(exc).__name__}: {exc}\n--- server log ---\n{lab_server.log_tail(20)}"
+    yield run
+    timings = dict(page.timings)
+    timings["total"] = time.perf_counter() - t0
+    TIMINGS[name] = {k: round(v, 2) for k, v in timings.items()}
+    page.close()
+
+
+def _ready(run: NotebookRun) -> bs.NotebookPage:
+    if run.failure:
+        pytest.fail(f"{run.name} did not open and run: {run.failure}")
+    return run.page
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks
+
+
+def test_notebook_runs_without_errors(notebook):
+    page = _ready(notebook)
+    problems = []
+    for err in notebook.errors:
+        problems.append(f"cell {err['cell']}: {err['ename']}: {err['evalue']}\n{err['traceback']}")
+    if notebook.unexecuted:
+        problems.append(f"code cells not executed (the run stopped): {notebook.unexecuted}")
+    problems += [f"page error: {e}" for e in page.page_errors]
+    assert not problems, f"{notebook.name}:\n" + "\n".join(problems)
+
+
+def _match_kernel_explorers(dom, shas, kernel):
+    """Which kernel explorer each explorer in the page shows: the one whose current frame has
+    the same bytes (ties: in order)."""
+    used, mapping = set(), []
+    for i, sha in enumerate(shas):
+        candidates = [k for k in kernel if k["frame_sha"] == sha and k["index"] not in used]
+        if not candidates and dom[i]["figure"] == "ipympl":  # no PNG frames: by readout
+            candidates = [k for k in kernel if k["index"] not in used
+                          and bs.normalize_readout(k["readout"]) == bs.normalize_readout(dom[i]["readout"])]
+        assert candidates, (
+            f"explorer {i} in the page shows a picture that is no explorer's current frame "
+            f"in the kernel (readout {dom[i]['readout']!r})"
+        )
+        used.add(candidates[0]["index"])
+        mapping.append(candidates[0]["index"])
+    return mapping
+
+
+def _explorers(page):
+    dom = page.explorers()
+    kernel = page.probe(recompute=False)
+    if not dom and not kernel:
+        pytest.skip("this notebook has no explorer")
+    assert dom, f"the kernel has {len(kernel)} explorer(s) but the page shows none"
+    shas = [page.picture_sha(i) if d["figure"] == "image" else None for i, d in enumerate(dom)]
+    mapping = _match_kernel_explorers(dom, shas, kernel)
+    return dom, kernel, mapping
+
+
+def test_explorer_controls_are_visible(notebook):
+    """Every control the kernel does not hide is on screen, and every explorer has its sliders
+    and readout (a shared ``Layout`` once hid the steps and start sliders with kappa's)."""
+    page = _ready(notebook)
+    dom, kernel, mapping = _explorers(page)
+    problems = []
+    for i, d in enumerate(dom):
+        k = kernel[mapping[i]]
+        by_desc = {c["description"]: (name, c) for name, c in k["controls"].items()}
+        if not d["readout"].strip():
+            problems.append(f"explorer {i}: empty readout")
+        for s in d["sliders"]:
+            name, c = by_desc.get(s["label"], (None, None))
+            if c is None:
+                problems.append(f"explorer {i}: slider {s['label']!r} is no control of the kernel's explorer")
+                continue
+            if s["visible"] == c["hidden"]:
+                problems.append(
+                    f"explorer {i} ({k['kind']}): slider {name!r} is "
+                    f"{'shown' if s['visible'] else 'hidden'} but the kernel "
+                    f"{'hides' if c['hidden'] else 'shows'} it"
+                )
+        if "steps" in k["controls"] and k["controls"]["steps"]["hidden"]:
+            problems.append(f"explorer {i} ({k['kind']}): the steps slider is hidden")
+    assert not problems, f"{notebook.name}:\n" + "\n".join(problems)
+
+
+def _pick_sliders(d, k):
+    """(keyboard slider, mouse slider): visible hyperparameter sliders first (linear before
+    log scale), then the common controls."""
+    by_desc = {c["description"]: (name, c) for name, c in k["controls"].items()}
+    ranked = []
+    for s in d["sliders"]:
+        if not s["visible"]:
+            continue
+        name, c = by_desc.get(s["label"], (None, None))
+        rank = 2 if name in COMMON_CONTROLS else 0
+        if c is not None and c["type"] == "FloatLogSlider":
+            rank += 1
+        ranked.append((rank, s["index"]))
+    ranked.sort()
+    assert ranked, "the explorer shows no slider"
+    order = [j for _, j in ranked]
+    return order[0], (order[1] if len(order) > 1 else order[0])
+
+
+def _check_after_move(page, i, j, how, before, before_sha, kernel_index):
+    """The state after a settled move of slider ``j`` of explorer ``i``."""
+    after = page.describe(i)
+    label = before["sliders"][j]["label"]
+    where = f"explorer {i}, slider {label!r} moved with the {how}"
+    assert after["sliders"][j]["readout"] != before["sliders"][j]["readout"], f"{where}: the slider did not move"
+    assert after["signature"] != before["signature"], f"{where}: the picture did not change"
+    sha = page.picture_sha(i) if after["figure"] == "image" else None
+    if sha is not None:
+        assert sha != before_sha, f"{where}: the picture's bytes did not change"
+    k = page.probe()[kernel_index]
+    problems = []
+    if sha is not None and k["frame_sha"] != sha:
+        problems.append("the picture in the page is not the kernel's current frame")
+    if k["frame_stale"] or k["frame_pending"]:
+        problems.append("the kernel still has a frame to draw after the update settled")
+    if k["error"]:
+        problems.append(f"the explorer reported an error: {k['error']}")
+    if after["output"]:
+        problems.append(f"the explorer's error area shows: {after['output'][:500]}")
+    shown = bs.normalize_readout(after["readout"])
+    if shown != bs.normalize_readout(k["readout"]):
+        problems.append(f"the page's readout {shown!r} is not the kernel's {k['readout']!r}")
+    if "recomputed_readout" in k and k["recomputed_readout"] != k["readout"]:
+        problems.append(f"the readout {k['readout']!r} is not what the sliders give "
+                        f"({k['recomputed_readout']!r})")
+    if k.get("readout_lacks"):
+        problems.append(f"the readout {k['readout']!r} does not show the path's end: "
+                        f"{k['readout_lacks']}")
+    if k.get("independent") and not k["independent"]["ok"]:
+        problems.append(f"the final point is not the rule's: {k['independent']}")
+    by_desc = {c["description"]: (name, c) for name, c in k["controls"].items()}
+    for s in after["sliders"]:
+        name, c = by_desc.get(s["label"], (None, None))
+        if c is None or not s["visible"]:
+            continue
+        if not bs.readout_matches(s["readout"], c["value"]):
+            problems.append(f"slider {name!r} shows {s['readout']!r} but the kernel has {c['value']!r}")
+    assert not problems, f"{where}:\n" + "\n".join(problems)
+    return after, sha
+
+
+def _settle(page, watch, since, where):
+    try:
+        page.wait_settled(watch, since)
+    except Exception as exc:  # playwright's TimeoutError
+        d = page.describe(int(watch.rsplit("-", 1)[1]))
+        pytest.fail(f"{where}: no new picture, or the kernel never went idle, within the time limit "
+                    f"({type(exc).__name__}); readout now {d['readout']!r}, "
+                    f"kernel status {page.page.evaluate('() => window.__d2l.kernelStatus()')!r}")
+
+
+def exercise_explorers(page, stem, screenshots=True):
+    """Move one slider with the keyboard and one with the mouse on every explorer of the page,
+    checking the state after each settled move; screenshots of the first explorer."""
+    dom, kernel, mapping = _explorers(page)
+    moves = []
+    for i, d in enumerate(dom):
+        k = kernel[mapping[i]]
+        key_j, mouse_j = _pick_sliders(d, k)
+        moves.append({"kind": k["kind"], "keyboard": d["sliders"][key_j]["label"],
+                      "mouse": d["sliders"][mouse_j]["label"]})
+        shoot = screenshots and i == 0
+        if shoot:
+            page.screenshot_explorer(i, bs.SCREENSHOTS / f"{stem}_explorer0_1_before.png")
+        watch = f"explorer-{i}"
+
+        before = page.describe(i)
+        before_sha = page.picture_sha(i) if before["figure"] == "image" else None
+        since = page.changes(watch)
+        page.move_slider_keyboard(i, key_j, presses=3)
+        _settle(page, watch, since, f"explorer {i}, slider {d['sliders'][key_j]['label']!r}, keyboard")
+        before, before_sha = _check_after_move(page, i, key_j, "keyboard", before, before_sha, mapping[i])
+        if shoot:
+            page.screenshot_explorer(i, bs.SCREENSHOTS / f"{stem}_explorer0_2_after_keyboard.png")
+
+        since = page.changes(watch)
+        page.move_slider_mouse(i, mouse_j, fraction=0.2)
+        _settle(page, watch, since, f"explorer {i}, slider {d['sliders'][mouse_j]['label']!r}, mouse")
+        _check_after_move(page, i, mouse_j, "mouse", before, before_sha, mapping[i])
+        if shoot:
+            page.screenshot_explorer(i, bs.SCREENSHOTS / f"{stem}_explorer0_3_after_mouse.png")
+    return moves
+
+
+def test_every_explorer_follows_keyboard_and_mouse(notebook):
+    page = _ready(notebook)
+    t0 = time.perf_counter()
+    MOVES[notebook.name] = exercise_explorers(page, notebook.name.rsplit(".", 1)[0])
+    page.timings["explorers"] = time.perf_counter() - t0
+    assert not page.page_errors, f"page errors while moving sliders: {page.page_errors}"
