@@ -48,8 +48,9 @@ fi
 
 echo "==> creating $VENV"
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-PIP="$VENV/bin/python -m pip"
-$PIP install -q --upgrade pip >/dev/null 2>&1 || true
+# pip, without the notices some machines' pip configuration prints for every package
+pip_() { "$VENV/bin/python" -m pip "$@" 2> >(grep -v '^WARNING: Location' >&2); }
+PIP=pip_
 
 if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
   echo "==> installing a CPU build of torch $TORCH_VERSION"

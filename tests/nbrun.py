@@ -140,3 +140,32 @@ def cell_text(nb, tag_or_index) -> str:
 def all_text(nb) -> str:
     """Everything the notebook printed, in order."""
     return "".join(_outputs_text(c) for c in nb.cells if c.cell_type == "code")
+
+
+def check_house_style(nb, title_prefix: str, min_checks: int = 1) -> None:
+    """Assert the notebook follows the house style of DEVELOPERS.md.
+
+    A title starting with ``title_prefix`` (``"# " + a verb``); the sections What you'll learn,
+    What you'll need, Exercises, Summary, Further reading; the Colab set-up cell first and the
+    imports second; exercises the learner can check (``min_checks`` ``check_...`` functions and
+    a hidden answer); metadata for the chapter table; no presenter mode and no data paths.
+    """
+    import re
+
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    first = next(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert first.startswith(title_prefix), f"the title should start with {title_prefix!r}"
+    for heading in ("What you'll learn", "What you'll need", "Exercises", "Summary", "Further reading"):
+        assert re.search(rf"^## .*{re.escape(heading)}", md, re.M), heading
+    assert nb.cells[0].metadata.get("tags") == ["colab-setup"] and nb.cells[0].get("id") == "colab-setup"
+    code_cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert code_cells[1].startswith("%matplotlib inline") and "import d2lmini as d2l" in code_cells[1]
+    code = "\n".join(code_cells)
+    assert "presenter_mode" not in code, "presenter mode is the teacher's switch, not the notebook's"
+    for path_hint in ("/work/", "airfoil_self_noise", "D2LMINI_DATA_DIR"):
+        assert path_hint not in code, f"no hard-coded data path ({path_hint})"
+    assert code.count("def check_") >= min_checks
+    assert "<details><summary>Answer</summary>" in md
+    meta = nb.metadata["d2lmini"]
+    assert meta["teaches"] and isinstance(meta["minutes"], int)
+    assert nb.metadata["kernelspec"]["name"] == "python3"

@@ -93,23 +93,7 @@ def run():
 
 def test_house_style(run):
     nb, _, _ = run
-    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    first = next(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert first.startswith("# Descend "), "the title starts with '# ' and a verb"
-    for heading in ("What you'll learn", "What you'll need", "Exercises", "Summary", "Further reading"):
-        assert re.search(rf"^## .*{re.escape(heading)}", md, re.M), heading
-    assert nb.cells[0].metadata.get("tags") == ["colab-setup"] and nb.cells[0].id == "colab-setup"
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    assert code_cells[1].source.startswith("%matplotlib inline")
-    assert "import d2lmini as d2l" in code_cells[1].source
-    code = "\n".join(c.source for c in code_cells)
-    assert "presenter_mode" not in code
-    assert "D2LMINI_DATA_DIR" not in code and "/work/" not in code
-    assert code.count("def check_") >= 4
-    assert "<details><summary>Answer</summary>" in md
-    meta = nb.metadata["d2lmini"]
-    assert meta["teaches"] and isinstance(meta["minutes"], int)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
+    nbrun.check_house_style(nb, '# Descend ', min_checks=4)
 
 
 def test_no_warnings_or_errors(run):

@@ -106,20 +106,7 @@ def run():
 
 def test_house_style(run):
     nb, _, _ = run
-    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    first = next(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert first.startswith("# Add "), "the title starts with '# ' and a verb"
-    for heading in ("What you'll learn", "What you'll need", "Exercises", "Summary", "Further reading"):
-        assert re.search(rf"^## .*{re.escape(heading)}", md, re.M), heading
-    assert nb.cells[0].metadata.get("tags") == ["colab-setup"]
-    second_code = [c for c in nb.cells if c.cell_type == "code"][1].source
-    assert second_code.startswith("%matplotlib inline") and "import d2lmini as d2l" in second_code
-    assert "presenter_mode" not in "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    meta = nb.metadata["d2lmini"]
-    assert meta["teaches"] and isinstance(meta["minutes"], int)
-    assert "<details><summary>Answer</summary>" in md
-    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert code.count("def check_") >= 4
+    nbrun.check_house_style(nb, '# Add ', min_checks=4)
 
 
 def test_classic_numbers(run):

@@ -1,6 +1,5 @@
 """Chapter 5 (RMSProp): run the notebook in a real kernel and check its numbers and claims."""
 import math
-import re
 
 import pytest
 
@@ -79,23 +78,7 @@ def run():
 
 def test_house_style(run):
     nb, _, _ = run
-    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    first = next(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert first.startswith("# Forget "), "the title starts with '# ' and a verb"
-    for heading in ("What you'll learn", "What you'll need", "Exercises", "Summary", "Further reading"):
-        assert re.search(rf"^## .*{re.escape(heading)}", md, re.M), heading
-    assert nb.cells[0].metadata.get("tags") == ["colab-setup"]
-    assert nb.cells[0].get("id") == "colab-setup"
-    code_cells = [c.source for c in nb.cells if c.cell_type == "code"]
-    assert code_cells[1].startswith("%matplotlib inline") and "import d2lmini as d2l" in code_cells[1]
-    code = "\n".join(code_cells)
-    assert "presenter_mode" not in code
-    assert "/work/" not in code and "airfoil_self_noise" not in code, "no hard-coded data path"
-    meta = nb.metadata["d2lmini"]
-    assert meta["teaches"] and isinstance(meta["minutes"], int)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
-    assert code.count("def check_") >= 3
-    assert "<details><summary>Answer</summary>" in md
+    nbrun.check_house_style(nb, '# Forget ', min_checks=3)
 
 
 def test_classic_numbers(run):
