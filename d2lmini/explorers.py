@@ -127,15 +127,9 @@ def _fmt(value: float) -> str:
 
 
 def _presenter_scale() -> float:
-    try:
-        from .plotting import presenter_scale  # written elsewhere; may not exist yet
-    except Exception:
-        return 1.0
-    try:
-        scale = float(presenter_scale())
-    except Exception:
-        return 1.0
-    return scale if math.isfinite(scale) and scale > 0 else 1.0
+    from .plotting import presenter_scale
+
+    return presenter_scale()
 
 
 def _ipympl_active() -> bool:
