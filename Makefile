@@ -27,9 +27,11 @@ test: setup-browser setup-colab test-main test-colab
 test-main: setup
 	$(PY) -m pytest tests -p no:cacheprovider
 
-# The "Colab-like" run: ipywidgets 7, inline backend, no ipympl; every notebook and explorer test.
+# The "Colab-like" run: ipywidgets 7, inline backend, no ipympl; every notebook and explorer
+# test (the pure-math tests do not depend on the widget stack and ran in test-main).
+COLAB_TESTS := tests/test_explorers.py tests/test_presenter.py tests/test_launch.py $(wildcard tests/test_nb_*.py)
 test-colab: setup-colab
-	D2LMINI_COLAB_LIKE=1 .venv-colab/bin/python -m pytest tests -p no:cacheprovider -m "not browser and not slow"
+	D2LMINI_COLAB_LIKE=1 .venv-colab/bin/python -m pytest $(COLAB_TESTS) -p no:cacheprovider -m "not browser and not slow"
 
 bench: setup
 	$(PY) bench/import_time.py

@@ -40,10 +40,12 @@ MOVES: dict = {}    # notebook -> the sliders moved, per explorer
 
 
 # ---------------------------------------------------------------------------------------------
-# Fixtures: one server and one browser for the session, one page per notebook
+# Fixtures: one server and one browser for this module, one page per notebook. Module scope,
+# not session: Playwright's sync API keeps an asyncio loop registered as running while it is
+# open, which would change how explorers in later test modules schedule their frames.
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_server():
     pytest.importorskip("playwright.sync_api")
     if not os.path.exists(bs.CHROMIUM):
@@ -55,7 +57,7 @@ def lab_server():
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(lab_server, request):
     with bs.chromium() as browser:
         context = browser.new_context(viewport=bs.VIEWPORT)
