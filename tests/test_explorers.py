@@ -12,6 +12,7 @@ Colab-like environment (ipywidgets 7, no ipympl).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
 import json
 import math
@@ -820,7 +821,9 @@ IPYMPL_SCRIPT = textwrap.dedent(
 
 
 def test_ipympl_canvas_updates_and_click_sets_start():
-    pytest.importorskip("ipympl")
+    # find_spec, not importorskip: importing ipympl here would switch this process's backend
+    if importlib.util.find_spec("ipympl") is None:
+        pytest.skip("could not import 'ipympl': No module named 'ipympl'")
     env = dict(os.environ)
     env.pop("MPLBACKEND", None)
     proc = subprocess.run(
