@@ -555,3 +555,50 @@ def test_training_loops_bad_input():
         d2lmini.train_ch7(d2lmini.sgd, None, {"lr": 0.1}, features, labels[:10])
     with pytest.raises(TypeError, match="optimizer"):
         d2lmini.train_pytorch_ch7(torch.optim.SGD, {"lr": 0.1, "bogus": 1}, features, labels)
+
+
+SEED_001_DATA = [
+    -11.2584, -11.5236, -2.5058, -4.3388, 8.4871, 6.9201, -3.1601, -21.1522, 3.2227, -12.6333,
+    3.4998, 3.0813, 1.1984, 12.3766, 11.1678, -2.4728, -13.5265, -16.9593, 5.6665, 7.9351,
+    5.9884, -15.5510, -3.4136, 18.5301, 7.5019, -5.8550, -1.7340, 1.8348, 13.8937, 15.8633,
+    9.4630, -8.4368, -6.1358, 0.3159, 10.5536, 1.7784, -2.3034, -3.9175, 5.4329, -3.9516,
+    2.0553, -4.5033, 15.2098, 34.1050, -15.3118, -12.3414, 18.1973, -5.5153, -13.2533, 1.8855,
+]
+SEED_001_EWMA = [
+    -11.2584, -11.2849, -10.4070, -9.8002, -7.9715, -6.4823, -6.1501, -7.6503, -6.5630, -7.1700,
+    -6.1030, -5.1846, -4.5463, -2.8540, -1.4518, -1.5539, -2.7512, -4.1720, -3.1881, -2.0758,
+    -1.2694, -2.6976, -2.7692, -0.6392, 0.1749, -0.4281, -0.5587, -0.3193, 1.1020, 2.5781,
+    3.2666, 2.0962, 1.2730, 1.1773, 2.1150, 2.0813, 1.6428, 1.0868, 1.5214, 0.9741, 1.0822,
+    0.5237, 1.9923, 5.2036, 3.1520, 1.6027, 3.2621, 2.3844, 0.8206, 0.9271,
+]
+
+
+def test_seed_001_ewma_printout():
+    """Seed 001's EWMA demo (its unused `from numpy.array_api import linspace` is dropped:
+    that module is gone in NumPy 2) reproduces the printed data and averages."""
+    ns = {"__name__": "__seed__"}
+    exec(textwrap.dedent(
+        """
+        import torch
+        import d2lmini as d2l
+        torch.manual_seed(0)
+        def exponential_wma(data, beta=0.9):
+            list1 = []
+            for n, i in enumerate(data):
+                if n == 0:
+                    list1.append(i)
+                else:
+                    list1.append(beta * list1[n-1] + (1-beta) * i)
+            return list1
+        data = torch.randn(50) * 10
+        x = torch.linspace(1, 50, 50)
+        axes2 = d2l.plt.subplot(1, 2, 2)
+        axes2.scatter(x, data, label='original_data')
+        axes2.plot(x, exponential_wma(data), label='ewma_curve')
+        ewma = [float(v) for v in exponential_wma(data)]
+        """
+    ), ns)
+    d2lmini.plt.close("all")
+    data = ns["data"].tolist()
+    assert max(abs(a - b) for a, b in zip(data, SEED_001_DATA)) <= 5e-5
+    assert max(abs(a - b) for a, b in zip(ns["ewma"], SEED_001_EWMA)) <= 1e-4
