@@ -299,12 +299,14 @@ class _LossCurve:
             plt.title("diverged: the loss overflowed", color="tab:red")
 
 
-def _run_ch7(step_fn, eval_loss, features, labels, batch_size, num_epochs, return_history):
+def _run_ch7(step_fn, eval_loss, features, labels, batch_size, num_epochs, return_history,
+             plot=True, verbose=True):
     import torch
 
     ls = [eval_loss()]
-    curve = _LossCurve(num_epochs)
-    curve.add(0, ls[0])
+    curve = _LossCurve(num_epochs) if plot else None
+    if curve is not None:
+        curve.add(0, ls[0])
     data_iter = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(features, labels), batch_size, shuffle=True
     )
@@ -318,26 +320,30 @@ def _run_ch7(step_fn, eval_loss, features, labels, batch_size, num_epochs, retur
             step_fn(X, y)
             if (batch_i + 1) * batch_size % 100 == 0:
                 ls.append(eval_loss())
-                t_draw = time.time()
-                curve.add(epoch + (batch_i + 1) / n_batches, ls[-1])
-                drawing += time.time() - t_draw
+                if curve is not None:
+                    t_draw = time.time()
+                    curve.add(epoch + (batch_i + 1) / n_batches, ls[-1])
+                    drawing += time.time() - t_draw
                 if not math.isfinite(ls[-1]):
                     diverged = True
                     break
         times.append(time.time() - start - drawing)
         if diverged:
             break
-    print("loss: %f, %f sec per epoch" % (ls[-1], times[-1]))
-    if diverged:
-        print("diverged: the loss overflowed during epoch %d; try a smaller learning rate" % (epoch + 1))
-    curve.finish(ls, diverged)
+    if verbose:
+        print("loss: %f, %f sec per epoch" % (ls[-1], times[-1]))
+        if diverged:
+            print("diverged: the loss overflowed during epoch %d; try a smaller learning rate" % (epoch + 1))
+    if curve is not None:
+        curve.finish(ls, diverged)
     if return_history:
         return np.cumsum(times).tolist(), ls
     return None
 
 
 def train_ch7(optimizer_fn: Callable, states, hyperparams: Dict[str, Any], features, labels,
-              batch_size: int = 10, num_epochs: int = 2, *, return_history: bool = False):
+              batch_size: int = 10, num_epochs: int = 2, *, return_history: bool = False,
+              plot: bool = True, verbose: bool = True):
     """Train linear regression on (features, labels) with a from-scratch optimizer.
 
     The semantics of the Chinese PyTorch port of d2l (section 7.3): ``w ~ N(0, 0.01)`` drawn with
@@ -345,7 +351,8 @@ def train_ch7(optimizer_fn: Callable, states, hyperparams: Dict[str, Any], featu
     ``optimizer_fn([w, b], states, hyperparams)``; the loss on all data is recorded at the start
     and every 100 examples; prints ``loss: %f, %f sec per epoch`` (the last epoch's time) and
     draws the loss curve, live in a notebook. ``return_history=True`` returns
-    ``(cumulative epoch times, losses)`` for comparison plots.
+    ``(cumulative epoch times, losses)`` for comparison plots; ``plot=False`` and
+    ``verbose=False`` make a quiet run (for repeated experiments).
     """
     import torch
 
@@ -371,11 +378,12 @@ def train_ch7(optimizer_fn: Callable, states, hyperparams: Dict[str, Any], featu
         l.backward()
         optimizer_fn([w, b], states, hyperparams)
 
-    return _run_ch7(step, eval_loss, features, labels, batch_size, num_epochs, return_history)
+    return _run_ch7(step, eval_loss, features, labels, batch_size, num_epochs, return_history, plot, verbose)
 
 
 def train_pytorch_ch7(optimizer_fn: Callable, optimizer_hyperparams: Dict[str, Any], features, labels,
-                      batch_size: int = 10, num_epochs: int = 2, *, return_history: bool = False):
+                      batch_size: int = 10, num_epochs: int = 2, *, return_history: bool = False,
+                      plot: bool = True, verbose: bool = True):
     """Like :func:`train_ch7` with a ``torch.optim`` class, e.g. ``torch.optim.Adagrad``.
 
     The model is ``nn.Linear`` with PyTorch's default initialisation, the loss ``MSELoss() / 2``
@@ -403,7 +411,7 @@ def train_pytorch_ch7(optimizer_fn: Callable, optimizer_hyperparams: Dict[str, A
         l.backward()
         optimizer.step()
 
-    return _run_ch7(step, eval_loss, features, labels, batch_size, num_epochs, return_history)
+    return _run_ch7(step, eval_loss, features, labels, batch_size, num_epochs, return_history, plot, verbose)
 
 
 def train_ch11(trainer_fn: Callable, states, hyperparams: Dict[str, Any], data_iter, feature_dim: int,

@@ -602,3 +602,17 @@ def test_seed_001_ewma_printout():
     data = ns["data"].tolist()
     assert max(abs(a - b) for a, b in zip(data, SEED_001_DATA)) <= 5e-5
     assert max(abs(a - b) for a, b in zip(ns["ewma"], SEED_001_EWMA)) <= 1e-4
+
+
+def test_quiet_training_runs_match_the_loud_ones(capsys):
+    features, labels = d2lmini.get_data_ch7()
+    runs = []
+    for loud in (True, False):
+        np.random.seed(3)
+        torch.manual_seed(3)
+        runs.append(d2lmini.train_pytorch_ch7(torch.optim.SGD, {"lr": 0.05}, features, labels,
+                                              return_history=True, plot=loud, verbose=loud)[1])
+        printed = capsys.readouterr().out
+        assert bool(printed) == loud
+    assert runs[0] == runs[1]
+    d2lmini.plt.close("all")
