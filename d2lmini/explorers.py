@@ -237,22 +237,6 @@ def _inside(points: np.ndarray, view: View) -> np.ndarray:
     )
 
 
-def _border_point(p: np.ndarray, q: np.ndarray, view: View) -> np.ndarray:
-    """Where the segment from ``p`` (inside the view) to ``q`` (outside) crosses the border."""
-    d = q - p
-    t = 1.0
-    bounds = ((view[0], view[1]), (view[2], view[3]))
-    with np.errstate(all="ignore"):
-        for i, (lo, hi) in enumerate(bounds):
-            if d[i] > 0 and q[i] > hi:
-                t = min(t, (hi - p[i]) / d[i])
-            elif d[i] < 0 and q[i] < lo:
-                t = min(t, (lo - p[i]) / d[i])
-    out = p + max(0.0, t) * d
-    # Guard against rounding: the point must sit on the border, inside the view.
-    return np.array([min(max(out[0], view[0]), view[1]), min(max(out[1], view[2]), view[3])])
-
-
 def _drawn_path(points: np.ndarray, escape: Optional[np.ndarray], view: View, stopped: bool):
     """What to draw of a path.
 
@@ -270,7 +254,9 @@ def _drawn_path(points: np.ndarray, escape: Optional[np.ndarray], view: View, st
     j = int(idx[-1])
     nxt = points[j + 1] if j + 1 < len(points) else escape
     if nxt is not None and np.all(np.isfinite(nxt)) and not _inside(nxt, view)[0]:
-        border = _border_point(points[j], np.asarray(nxt, dtype=float), view)
+        from .plotting import border_point
+
+        border = border_point(points[j], np.asarray(nxt, dtype=float), view)
         return np.vstack([points[: j + 1], border]), j + 1, border, j + 1
     return points[: j + 1], j + 1, points[j], None
 

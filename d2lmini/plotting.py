@@ -206,20 +206,26 @@ def show_trace(results: Sequence[float], f: Optional[Callable] = None) -> None:
         plt.title(f"diverged at step {bad[0]}", color="tab:red")
 
 
-def _segment_exit(p: np.ndarray, q: np.ndarray, view) -> np.ndarray:
-    """The point where the segment p->q (p inside the view) crosses the view's border."""
-    x1min, x1max, x2min, x2max = view
+def border_point(p: np.ndarray, q: np.ndarray, view) -> np.ndarray:
+    """Where the segment from ``p`` (inside the view) to ``q`` (outside) crosses the border.
+
+    A non-finite ``q`` has no direction, so the path stops at ``p``.
+    """
+    p = np.asarray(p, dtype=float)
+    q = np.asarray(q, dtype=float)
+    if not np.all(np.isfinite(q)):
+        return p.copy()
     d = q - p
     t = 1.0
-    for k, (lo, hi) in enumerate(((x1min, x1max), (x2min, x2max))):
-        if not np.isfinite(q[k]):
-            # direction unknown: go straight to the nearer border along this axis
-            return p.copy()
-        if d[k] > 0 and q[k] > hi:
-            t = min(t, (hi - p[k]) / d[k])
-        elif d[k] < 0 and q[k] < lo:
-            t = min(t, (lo - p[k]) / d[k])
-    return p + max(t, 0.0) * d
+    bounds = ((view[0], view[1]), (view[2], view[3]))
+    for i, (lo, hi) in enumerate(bounds):
+        if d[i] > 0 and q[i] > hi:
+            t = min(t, (hi - p[i]) / d[i])
+        elif d[i] < 0 and q[i] < lo:
+            t = min(t, (lo - p[i]) / d[i])
+    out = p + max(0.0, t) * d
+    # Guard against rounding: the point must sit on the border, inside the view.
+    return np.array([min(max(out[0], view[0]), view[1]), min(max(out[1], view[2]), view[3])])
 
 
 def clip_path(points: np.ndarray, view) -> Tuple[np.ndarray, Optional[int]]:
@@ -241,7 +247,7 @@ def clip_path(points: np.ndarray, view) -> Tuple[np.ndarray, Optional[int]]:
     k = int(np.argmin(inside))
     if k == 0:
         return pts[:0], 0
-    exit_point = _segment_exit(pts[k - 1], pts[k], view)
+    exit_point = border_point(pts[k - 1], pts[k], view)
     return np.vstack([pts[:k], exit_point]), k
 
 

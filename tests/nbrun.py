@@ -142,6 +142,15 @@ def all_text(nb) -> str:
     return "".join(_outputs_text(c) for c in nb.cells if c.cell_type == "code")
 
 
+def check_clean_outputs(nb) -> None:
+    """Assert no cell printed an error or anything on stderr (warnings included)."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            assert out.get("output_type") != "error"
+            if out.get("output_type") == "stream":
+                assert out.get("name") != "stderr", out.get("text")
+
+
 def check_house_style(nb, title_prefix: str, min_checks: int = 1) -> None:
     """Assert the notebook follows the house style of DEVELOPERS.md.
 

@@ -98,11 +98,7 @@ def test_house_style(run):
 
 def test_no_warnings_or_errors(run):
     nb, _, _ = run
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            assert out.get("output_type") != "error"
-            if out.get("output_type") == "stream":
-                assert out.get("name") != "stderr", out.get("text")
+    nbrun.check_clean_outputs(nb)
 
 
 def test_classic_1d_numbers(run):
