@@ -5,6 +5,9 @@
 * closed loop: both minimise the same least-squares problem with their own gradients;
 * LR schedules, gradient clipping, the relations between the momentum forms;
 * the reference numbers of /work/shared/reference/optimizer-math.md section 3b;
+* Muon against torch.optim.Muon to bfloat16 precision, its Newton-Schulz step against an SVD;
+* Lion and schedule-free SGD/AdamW against hand-computed steps of their papers' formulas;
+* stacks of matrices are independent problems; hyperparameters may be arrays;
 * bad input and a hypothesis property test over every rule in RULES.
 """
 from __future__ import annotations
@@ -32,11 +35,24 @@ ATOL = 1e-12
 
 
 def _torch_kwargs(np_kwargs: dict) -> dict:
-    """The NumPy rules take beta1/beta2; torch takes betas=(beta1, beta2)."""
+    """The NumPy rules take beta1/beta2 (eps1/eps2); torch takes betas=(beta1, beta2) (eps=(eps1, eps2))."""
     kw = dict(np_kwargs)
     if "beta1" in kw or "beta2" in kw:
         kw["betas"] = (kw.pop("beta1", 0.9), kw.pop("beta2", 0.999))
+    if "eps1" in kw or "eps2" in kw:
+        kw["eps"] = (kw.pop("eps1", None), kw.pop("eps2", 1e-3))
     return kw
+
+
+@pytest.fixture(autouse=True)
+def _torch_default_float64():
+    """torch keeps step counters and NAdam's running product mu_1...mu_t in the *default* dtype
+    (float32 unless changed): in float32 that product alone moves NAdam by 4e-11 in 300 steps.
+    The comparisons are in float64 throughout, so the default dtype is float64 in this module."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 def _make_torch(opt_name: str, x0: np.ndarray, kwargs: dict):
@@ -148,6 +164,72 @@ OPEN_LOOP = [
                  dict(lr=0.05, weight_decay=0.1, amsgrad=True), id="AdamW-amsgrad"),
     pytest.param("adamw", dict(lr=0.05, beta1=0.5, beta2=0.9, maximize=True), "AdamW",
                  dict(lr=0.05, betas=(0.5, 0.9), maximize=True), id="AdamW-betas-maximize"),
+    # torch.optim.NAdam
+    pytest.param("nadam", {}, "NAdam", {}, id="NAdam-defaults"),
+    pytest.param("nadam", dict(lr=0.05, beta1=0.8, beta2=0.99), "NAdam", dict(lr=0.05, betas=(0.8, 0.99)),
+                 id="NAdam-betas"),
+    pytest.param("nadam", dict(lr=0.05, eps=1e-3), "NAdam", dict(lr=0.05, eps=1e-3), id="NAdam-eps"),
+    pytest.param("nadam", dict(lr=0.05, momentum_decay=0.05), "NAdam", dict(lr=0.05, momentum_decay=0.05),
+                 id="NAdam-momentum_decay"),
+    pytest.param("nadam", dict(lr=0.05, momentum_decay=0.0), "NAdam", dict(lr=0.05, momentum_decay=0.0),
+                 id="NAdam-momentum_decay-0"),
+    pytest.param("nadam", dict(lr=0.05, weight_decay=0.1), "NAdam", dict(lr=0.05, weight_decay=0.1),
+                 id="NAdam-weight_decay"),
+    pytest.param("nadam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), "NAdam",
+                 dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), id="NAdam-decoupled_weight_decay"),
+    pytest.param("nadam", dict(lr=0.05, maximize=True), "NAdam", dict(lr=0.05, maximize=True), id="NAdam-maximize"),
+    pytest.param("nadam",
+                 dict(lr=0.05, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.1, momentum_decay=0.01,
+                      decoupled_weight_decay=True, maximize=True), "NAdam",
+                 dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, momentum_decay=0.01,
+                      decoupled_weight_decay=True, maximize=True), id="NAdam-all-options"),
+    # torch.optim.RAdam (beta2 = 0.9 switches to the adaptive step at step 7 instead of 6; beta2 = 0.5 never)
+    pytest.param("radam", {}, "RAdam", {}, id="RAdam-defaults"),
+    pytest.param("radam", dict(lr=0.05, beta1=0.5, beta2=0.9), "RAdam", dict(lr=0.05, betas=(0.5, 0.9)),
+                 id="RAdam-betas"),
+    pytest.param("radam", dict(lr=0.05, beta2=0.5), "RAdam", dict(lr=0.05, betas=(0.9, 0.5)),
+                 id="RAdam-beta2-never-rectified"),
+    pytest.param("radam", dict(lr=0.05, eps=1e-3), "RAdam", dict(lr=0.05, eps=1e-3), id="RAdam-eps"),
+    pytest.param("radam", dict(lr=0.05, weight_decay=0.1), "RAdam", dict(lr=0.05, weight_decay=0.1),
+                 id="RAdam-weight_decay"),
+    pytest.param("radam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), "RAdam",
+                 dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), id="RAdam-decoupled_weight_decay"),
+    pytest.param("radam", dict(lr=0.05, maximize=True), "RAdam", dict(lr=0.05, maximize=True), id="RAdam-maximize"),
+    pytest.param("radam",
+                 dict(lr=0.05, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.1, decoupled_weight_decay=True,
+                      maximize=True), "RAdam",
+                 dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, decoupled_weight_decay=True,
+                      maximize=True), id="RAdam-all-options"),
+    # torch.optim.Adamax
+    pytest.param("adamax", {}, "Adamax", {}, id="Adamax-defaults"),
+    pytest.param("adamax", dict(lr=0.05, beta1=0.5, beta2=0.9), "Adamax", dict(lr=0.05, betas=(0.5, 0.9)),
+                 id="Adamax-betas"),
+    pytest.param("adamax", dict(lr=0.05, eps=0.1), "Adamax", dict(lr=0.05, eps=0.1), id="Adamax-eps"),
+    pytest.param("adamax", dict(lr=0.05, weight_decay=0.1), "Adamax", dict(lr=0.05, weight_decay=0.1),
+                 id="Adamax-weight_decay"),
+    pytest.param("adamax", dict(lr=0.05, maximize=True), "Adamax", dict(lr=0.05, maximize=True),
+                 id="Adamax-maximize"),
+    pytest.param("adamax", dict(lr=0.05, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.1, maximize=True),
+                 "Adamax", dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, maximize=True),
+                 id="Adamax-all-options"),
+    # torch.optim.Adafactor on a (3, 4) matrix (factored); other shapes: test_adafactor_open_loop_shapes
+    pytest.param("adafactor", {}, "Adafactor", {}, id="Adafactor-defaults"),
+    pytest.param("adafactor", dict(lr=0.1), "Adafactor", dict(lr=0.1), id="Adafactor-lr"),
+    pytest.param("adafactor", dict(beta2_decay=-0.5), "Adafactor", dict(beta2_decay=-0.5),
+                 id="Adafactor-beta2_decay"),
+    pytest.param("adafactor", dict(beta2_decay=0.0), "Adafactor", dict(beta2_decay=0.0),
+                 id="Adafactor-beta2_decay-0"),
+    pytest.param("adafactor", dict(eps1=1e-3), "Adafactor", dict(eps=(1e-3, 1e-3)), id="Adafactor-eps1"),
+    pytest.param("adafactor", dict(eps2=0.5), "Adafactor", dict(eps=(None, 0.5)), id="Adafactor-eps2"),
+    pytest.param("adafactor", dict(d=2.0), "Adafactor", dict(d=2.0), id="Adafactor-d"),
+    pytest.param("adafactor", dict(weight_decay=0.1), "Adafactor", dict(weight_decay=0.1),
+                 id="Adafactor-weight_decay"),
+    pytest.param("adafactor", dict(maximize=True), "Adafactor", dict(maximize=True), id="Adafactor-maximize"),
+    pytest.param("adafactor",
+                 dict(lr=0.1, beta2_decay=-0.5, eps1=1e-3, eps2=1e-2, d=2.0, weight_decay=0.1, maximize=True),
+                 "Adafactor",
+                 dict(lr=0.1, beta2_decay=-0.5, eps=(1e-3, 1e-2), d=2.0, weight_decay=0.1, maximize=True),
+                 id="Adafactor-all-options"),
     # the d2l rules against the matching torch configurations
     pytest.param("gd", dict(lr=0.1), "SGD", dict(lr=0.1), id="d2l-gd=SGD"),
     pytest.param("momentum", dict(lr=0.01, momentum=0.9), "SGD", dict(lr=0.01, momentum=0.9),
@@ -167,7 +249,8 @@ def test_open_loop_cases_use_matching_kwargs():
     # Guard against a typo in the table above: the torch kwargs are the NumPy kwargs renamed.
     for case in OPEN_LOOP:
         rule, np_kwargs, opt_name, torch_kwargs = case.values
-        if rule in ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw") and case.id != "d2l-adadelta=Adadelta-lr1":
+        if rule in ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam", "adamax",
+                    "adafactor") and case.id != "d2l-adadelta=Adadelta-lr1":
             assert _torch_kwargs(np_kwargs) == torch_kwargs, case.id
 
 
@@ -175,6 +258,49 @@ def test_open_loop_works_for_any_shape():
     for shape in [(), (5,), (2, 3, 4)]:
         _run_open_loop(rules.adam, dict(lr=0.05, amsgrad=True), "Adam", dict(lr=0.05, amsgrad=True),
                        steps=50, shape=shape)
+
+
+ADAFACTOR_ALL = dict(lr=0.1, beta2_decay=-0.5, eps1=1e-3, eps2=1e-2, d=2.0, weight_decay=0.1, maximize=True)
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (1, 6), (6, 1), (4, 3), (5, 5)], ids=str)
+@pytest.mark.parametrize("kwargs", [{}, ADAFACTOR_ALL], ids=["defaults", "all-options"])
+def test_adafactor_open_loop_shapes(shape, kwargs):
+    # numbers and vectors take the unfactored branch, matrices the factored one
+    _run_open_loop(rules.adafactor, kwargs, "Adafactor", _torch_kwargs(kwargs), shape=shape)
+
+
+def test_adafactor_stack_is_torch_on_each_matrix():
+    """For x (C, m, n) each matrix is its own problem: equal to C torch.optim.Adafactor runs on
+    (m, n) parameters. (One torch run on the (C, m, n) tensor would take RMS(x) and RMS(update)
+    over the whole tensor; the docstring says so.)"""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(3, 4, 5)) * np.array([1.0, 10.0, 0.1])[:, None, None]
+    grads = rng.normal(size=(STEPS, 3, 4, 5))
+    params = [torch.nn.Parameter(torch.from_numpy(x[c].copy())) for c in range(3)]
+    opt = torch.optim.Adafactor(params, **_torch_kwargs(ADAFACTOR_ALL))
+    state: dict = {}
+    for k in range(STEPS):
+        x = rules.adafactor(x, grads[k], state, **ADAFACTOR_ALL)
+        for c, p in enumerate(params):
+            p.grad = torch.from_numpy(grads[k, c].copy())
+        opt.step()
+        torch_x = np.stack([p.detach().numpy() for p in params])
+        assert np.max(np.abs(x - torch_x)) <= ATOL, f"step {k + 1}"
+
+
+def test_adafactor_row_matrix_is_the_unfactored_rule():
+    # a 1 x n matrix: V = R C / R = C, the vector rule up to round-off (how to stack vectors)
+    rng = np.random.default_rng(7)
+    v = m = rng.normal(size=6)
+    sv: dict = {}
+    sm: dict = {}
+    m = m.reshape(1, 6)
+    for g in rng.normal(size=(STEPS, 6)):
+        v = rules.adafactor(v, g, sv, lr=0.1)
+        m = rules.adafactor(m, g.reshape(1, 6), sm, lr=0.1)
+    assert "row_var" in sm and "variance" in sv
+    np.testing.assert_allclose(m.reshape(6), v, rtol=1e-13, atol=1e-13)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,7 +319,8 @@ def _loss_grad_np(w, A, b):
     return np.concatenate([A.T @ r, [r.sum()]]) / len(b)
 
 
-# Non-chaotic configurations only (doc section 3c): RMSprop at lr=1e-3, no Adam with beta2=0.9.
+# Non-chaotic configurations only (doc section 3c): RMSprop at lr=1e-3, no Adam with beta2=0.9,
+# no NAdam at lr=0.05.
 CLOSED_LOOP = [
     pytest.param("sgd", {}, "SGD", id="SGD-defaults"),
     pytest.param("sgd", dict(lr=0.05), "SGD", id="SGD-lr0.05"),
@@ -217,6 +344,15 @@ CLOSED_LOOP = [
     pytest.param("adam", dict(lr=0.05, weight_decay=0.1), "Adam", id="Adam-weight_decay"),
     pytest.param("adamw", {}, "AdamW", id="AdamW-defaults"),
     pytest.param("adamw", dict(lr=0.05, weight_decay=0.1, amsgrad=True), "AdamW", id="AdamW-amsgrad"),
+    pytest.param("nadam", {}, "NAdam", id="NAdam-defaults"),
+    pytest.param("radam", {}, "RAdam", id="RAdam-defaults"),
+    pytest.param("radam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), "RAdam",
+                 id="RAdam-decoupled_weight_decay"),
+    pytest.param("adamax", {}, "Adamax", id="Adamax-defaults"),
+    pytest.param("adamax", dict(lr=0.05), "Adamax", id="Adamax-lr0.05"),
+    pytest.param("adafactor", {}, "Adafactor", id="Adafactor-defaults"),
+    # (Adafactor at lr=0.1 is chaotic here: scratch vs scratch + 1e-15 differs by 7.5e-7)
+    pytest.param("adafactor", dict(weight_decay=0.1, d=2.0), "Adafactor", id="Adafactor-weight_decay-d"),
     pytest.param("gd", dict(lr=0.05), "SGD", id="d2l-gd"),
     pytest.param("momentum", dict(lr=0.05, momentum=0.9), "SGD", id="d2l-momentum"),
     pytest.param("nesterov", dict(lr=0.05, momentum=0.9), "SGD", id="d2l-nesterov"),
@@ -531,6 +667,32 @@ def test_bad_lr(name, lr):
     (rules.adagrad, dict(lr_decay=-1.0), "lr_decay"),
     (rules.adagrad, dict(initial_accumulator_value=-1.0), "initial_accumulator_value"),
     (rules.newton, dict(hess=np.eye(2), damping=-1.0), "damping"),
+    (rules.nadam, dict(momentum_decay=-1e-3), "momentum_decay"),
+    (rules.nadam, dict(beta2=1.0), "beta2"),
+    (rules.radam, dict(beta2=1.0), "beta2"),
+    (rules.radam, dict(beta1=-0.1), "beta1"),
+    (rules.adamax, dict(beta2=1.5), "beta2"),
+    (rules.adamax, dict(eps=-1.0), "eps"),
+    (rules.adafactor, dict(beta2_decay=0.5), "beta2_decay"),
+    (rules.adafactor, dict(eps1=-1e-3), "eps1"),
+    (rules.adafactor, dict(eps2=-1e-3), "eps2"),
+    (rules.adafactor, dict(d=0.5), "d"),
+    (rules.adafactor, dict(weight_decay=-0.1), "weight_decay"),
+    (rules.muon, dict(momentum=1.5), "momentum"),
+    (rules.muon, dict(ns_steps=100), "ns_steps"),
+    (rules.muon, dict(ns_steps=-1), "ns_steps"),
+    (rules.muon, dict(ns_coefficients=(1.0, 2.0)), "ns_coefficients"),
+    (rules.muon, dict(adjust_lr_fn="sqrt"), "adjust_lr_fn"),
+    (rules.muon, dict(weight_decay=-0.1), "weight_decay"),
+    (rules.lion, dict(beta1=1.5), "beta1"),
+    (rules.lion, dict(beta2=-0.5), "beta2"),
+    (rules.lion, dict(weight_decay=-0.1), "weight_decay"),
+    (rules.sgd_schedulefree, dict(momentum=1.5), "momentum"),
+    (rules.sgd_schedulefree, dict(warmup_steps=-1), "warmup_steps"),
+    (rules.sgd_schedulefree, dict(weight_lr_power=-2.0), "weight_lr_power"),
+    (rules.sgd_schedulefree, dict(r=float("inf")), "r"),
+    (rules.adamw_schedulefree, dict(beta2=1.0), "beta2"),
+    (rules.adamw_schedulefree, dict(beta1=2.0), "beta1"),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_bad_hyperparameter_names_the_argument(rule, kw, name):
     with pytest.raises(ValueError, match=name):
@@ -550,6 +712,12 @@ def test_non_number_hyperparameter_is_type_error():
         rules.gd(np.zeros(2), np.ones(2), {}, lr="fast")
     with pytest.raises(TypeError, match="beta1"):
         rules.adam(np.zeros(2), np.ones(2), {}, beta1=None)
+    with pytest.raises(TypeError, match="ns_steps"):
+        rules.muon(np.zeros((2, 2)), np.ones((2, 2)), {}, ns_steps=2.5)
+    with pytest.raises(TypeError, match="warmup_steps"):
+        rules.sgd_schedulefree(np.zeros(2), np.ones(2), {}, warmup_steps=True)
+    with pytest.raises(TypeError, match="ns_coefficients"):
+        rules.muon(np.zeros((2, 2)), np.ones((2, 2)), {}, ns_coefficients=("a", 1.0, 2.0))
 
 
 @pytest.mark.parametrize("name", list(rules.RULES))
@@ -559,13 +727,16 @@ def test_gradient_of_wrong_shape(name):
         rules.RULES[name](np.zeros(2), np.ones(3), {}, **kw)
 
 
-@pytest.mark.parametrize("name", ["momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw"])
+@pytest.mark.parametrize("name", ["momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw",
+                                  "nadam", "radam", "adamax", "adafactor", "muon", "lion", "sgd_schedulefree",
+                                  "adamw_schedulefree"])
 def test_state_buffer_of_wrong_shape(name):
     rule = rules.RULES[name]
-    state: dict = {}
-    rule(np.zeros(3), np.ones(3), state)
-    with pytest.raises(ValueError, match=r"pass a fresh state dict \{\} when x changes shape"):
-        rule(np.zeros(2), np.ones(2), state)
+    for first, second in [((3,), (2,)), ((3, 4), (4, 3))]:
+        state: dict = {}
+        rule(np.zeros(first), np.ones(first), state)
+        with pytest.raises(ValueError, match=r"pass a fresh state dict \{\} when x changes shape"):
+            rule(np.zeros(second), np.ones(second), state)
 
 
 def test_state_must_be_a_dict():
@@ -613,7 +784,7 @@ def test_get_rule():
     assert rules.get_rule("adam") is rules.adam
     assert rules.get_rule(rules.momentum_ema) is rules.momentum_ema
     with pytest.raises(ValueError, match="gd, momentum, nesterov"):
-        rules.get_rule("adamax")
+        rules.get_rule("adamx")
     with pytest.raises(TypeError):
         rules.get_rule(42)
 
@@ -624,9 +795,12 @@ def test_get_rule():
 
 def test_registry_and_exports():
     assert set(rules.RULES) == {"gd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam",
-                                "adamw", "newton"}
+                                "adamw", "nadam", "radam", "adamax", "adafactor", "muon", "lion",
+                                "sgd_schedulefree", "adamw_schedulefree", "newton"}
     for name in ["gd", "sgd", "momentum", "nesterov", "momentum_sutskever", "momentum_ema", "adagrad",
-                 "rmsprop", "adadelta", "adam", "adamw", "newton", "clip_grad_norm", "clip_grad_value",
+                 "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam", "adamax", "adafactor", "muon",
+                 "newton_schulz", "NS_COEFFICIENTS", "lion", "sgd_schedulefree", "adamw_schedulefree",
+                 "newton", "clip_grad_norm", "clip_grad_value",
                  "RULES", "get_rule", "Range", "hyperparams", "DEFAULT_RANGES", "hyperparameters_of",
                  "check_lr"]:
         assert name in rules.__all__ and hasattr(rules, name)
@@ -634,19 +808,22 @@ def test_registry_and_exports():
 
 TORCH_DEFAULTS = [
     ("sgd", "SGD"), ("adagrad", "Adagrad"), ("rmsprop", "RMSprop"), ("adadelta", "Adadelta"),
-    ("adam", "Adam"), ("adamw", "AdamW"),
+    ("adam", "Adam"), ("adamw", "AdamW"), ("nadam", "NAdam"), ("radam", "RAdam"), ("adamax", "Adamax"),
+    ("adafactor", "Adafactor"), ("muon", "Muon"),
 ]
 
 
 @pytest.mark.parametrize("name, opt_name", TORCH_DEFAULTS)
 def test_defaults_are_torch_defaults(name, opt_name):
     ours = {k: p.default for k, p in inspect.signature(getattr(rules, name)).parameters.items()}
-    theirs = getattr(torch.optim, opt_name)([torch.nn.Parameter(torch.zeros(1))]).defaults
+    theirs = getattr(torch.optim, opt_name)([torch.nn.Parameter(torch.zeros(2, 2))]).defaults  # Muon: 2-D only
     for key, value in ours.items():
         if key in ("x", "g", "state", "eps_inside", "bias_correction"):
             continue
         if key in ("beta1", "beta2"):
             assert value == theirs["betas"][("beta1", "beta2").index(key)]
+        elif key in ("eps1", "eps2"):
+            assert value == theirs["eps"][("eps1", "eps2").index(key)]
         else:
             assert theirs[key] == value, key
 
@@ -654,8 +831,8 @@ def test_defaults_are_torch_defaults(name, opt_name):
 @pytest.mark.parametrize("name", list(rules.RULES))
 def test_every_numeric_hyperparameter_has_a_range_holding_its_default(name):
     for hp, (default, rng) in hyperparameters_of(rules.RULES[name]).items():
-        if isinstance(default, bool):
-            continue
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            continue  # switches, and settings with no slider (Adafactor's eps1=None, Muon's ns_coefficients)
         assert isinstance(rng, Range), hp
         assert rng.low <= default <= rng.high, hp
 
@@ -677,6 +854,8 @@ def _draw_hyperparameters(data, rule):
         elif rng.log:
             exponent = data.draw(st.floats(math.log10(rng.low), math.log10(rng.high)), label=name)
             hp[name] = 10.0**exponent
+        elif rng.integer:
+            hp[name] = data.draw(st.integers(int(rng.low), int(rng.high)), label=name)
         else:
             hp[name] = data.draw(st.floats(rng.low, rng.high), label=name)
     return hp
