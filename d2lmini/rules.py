@@ -591,11 +591,12 @@ def nadam(x, g, state, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0
                       - lr mu_{t+1} / (1 - P_t mu_{t+1}) * m_t / d_t
 
     The Nesterov look-ahead is the second term: it already uses next step's momentum mu_{t+1}.
-    Where torch differs from the paper: Dozat's Algorithm 2 has the schedule mu_t but plain
-    beta1 in m_t and no momentum_decay name (torch's psi = 0.004 is the paper's 0.96^(t/250));
-    torch's m_t uses the constant beta1, as here. With ``momentum_decay=0`` mu_t = beta1 / 2.
-    torch keeps P_t in the default dtype (float32 unless you set float64 as the default): the
-    test sets float64, the form here. Buffers: ``state["m"]``, ``state["v"]``,
+    The schedule mu_t is Dozat's warming momentum beta1 (1 - 0.5 * 0.96^(t/250)): torch's
+    momentum_decay psi = 0.004 is the 1/250; the running average m_t keeps the constant beta1.
+    With ``momentum_decay=0`` mu_t = beta1 / 2 at every step. Dozat's paper has no weight decay;
+    ``decoupled_weight_decay`` is torch's NAdamW. torch keeps P_t in the default dtype (float32
+    unless you set float64 as the default, which moves the result by ~4e-11 after 300 steps);
+    the test sets float64, the form here. Buffers: ``state["m"]``, ``state["v"]``,
     ``state["mu_product"]`` (P_t), ``state["t"]``.
     """
     x, g = _prepare(x, g, state)
@@ -641,9 +642,11 @@ def radam(x, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0
             x_t = x_{t-1} - lr m^_t                       (SGD with momentum, no adaptive step)
 
     Where torch differs from the paper: the paper switches on rho_t > 4 (its reference code on
-    rho_t >= 5), torch on rho_t > 5; with beta2 = 0.999 that is the first 6 steps un-adapted
-    (rho_6 = 5.01). torch adds eps to sqrt(v_t) *uncorrected*, where Adam adds it to
-    sqrt(v_t / (1 - beta2^t)); the paper has no eps. Buffers: ``state["m"]``, ``state["v"]``,
+    rho_t >= 5), torch on rho_t > 5. With beta2 = 0.999, rho_t is about t - 0.0005 t^2 early
+    on (rho_5 = 4.996, rho_6 = 5.994): torch takes the plain momentum step for t = 1..5, the
+    paper for t = 1..4. With beta2 <= 2/3, rho_inf <= 5 and torch never adapts the step.
+    torch adds eps to sqrt(v_t) *uncorrected*, where Adam adds it to sqrt(v_t / (1 - beta2^t));
+    the paper has no eps. Buffers: ``state["m"]``, ``state["v"]``,
     ``state["t"]``.
     """
     x, g = _prepare(x, g, state)
@@ -718,7 +721,8 @@ def _rms(a: np.ndarray, matrix: bool) -> np.ndarray:
              eps2=Range(1e-6, 1.0, log=True), d=Range(1.0, 10.0, step=0.1))
 def adafactor(x, g, state, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0, weight_decay=0.0,
               maximize=False):
-    r"""Adafactor as ``torch.optim.Adafactor`` (torch 2.13; Shazeer & Stern 2018, Algorithms 4-5).
+    r"""Adafactor as ``torch.optim.Adafactor`` (torch 2.13; Shazeer & Stern 2018, "Adafactor:
+    adaptive learning rates with sublinear memory cost").
 
         g <- -g if maximize
         w_t = t^beta2_decay                          (1 - beta2^_t; beta2_decay = -0.8: 1 - t^-0.8)
@@ -833,8 +837,8 @@ _ADJUST_LR = (None, "original", "match_rms_adamw")
              eps=_EPS, ns_steps=Range(0, 10, step=1, integer=True))
 def muon(x, g, state, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
          ns_coefficients=NS_COEFFICIENTS, eps=1e-7, ns_steps=5, adjust_lr_fn=None):
-    r"""Muon as ``torch.optim.Muon`` (torch 2.13; Jordan et al. 2024, "Muon: an optimizer for
-    hidden layers in neural networks").
+    r"""Muon as ``torch.optim.Muon`` (torch 2.13; Keller Jordan et al. 2024, "Muon: an optimizer
+    for hidden layers in neural networks", a blog post with the reference code).
 
         B_t = B_{t-1} + (1 - mu) (g_t - B_{t-1})            (an EMA of the gradients, B_0 = 0)
         D_t = g_t + mu (B_t - g_t)  if nesterov  else  B_t
@@ -887,8 +891,8 @@ def muon(x, g, state, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
 @hyperparams(lr=Range(1e-5, 1.0, log=True), beta1=_MU, beta2=Range(0.0, 0.999, step=0.001),
              weight_decay=Range(0.0, 1.0, step=0.01))
 def lion(x, g, state, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
-    r"""Lion, Chen et al. 2023 ("Symbolic discovery of optimization algorithms"), Algorithm 2
-    (the version with decoupled weight decay; weight_decay = 0 gives their Algorithm 1).
+    r"""Lion, Chen et al. 2023 ("Symbolic discovery of optimization algorithms"), Algorithm 2:
+    the version with decoupled weight decay (the paper's Algorithm 1 is AdamW, for comparison).
 
         c_t = beta1 m_{t-1} + (1 - beta1) g_t             (interpolation, used only for the sign)
         x_t = x_{t-1} - lr (sign(c_t) + weight_decay x_{t-1})
@@ -942,12 +946,13 @@ _SCHEDULEFREE_DOC = r"""
         y_{t+1} = @BETA@ x_{t+1} + (1 - @BETA@) z_{t+1}
 
     Which version: the reference implementation of the paper's authors (facebookresearch/
-    schedule_free, ``@REF@``, schedulefree 1.4), whose defaults r = 0 and
-    weight_lr_power = 2 give the paper's weighting c_{t+1} = lr_t^2 / sum_{i<=t} lr_i^2 (section
-    on warm-up): the average weights the z's by the squared learning rate, so the small steps of
-    the warm-up count little. With a constant lr, c_{t+1} = 1/t: x_2 = z_2 and x_{t+1} is the
-    plain mean of z_2 .. z_{t+1} (the start z_1 gets no weight). r > 0 weights later iterates
-    more (the paper's polynomial averaging, t^r).
+    schedule_free, ``@REF@``, schedulefree 1.4), *with* the lr^2 weighting and the
+    r power. Its defaults r = 0 and weight_lr_power = 2 give the paper's warm-up weighting
+    c_{t+1} = lr_t^2 / sum_{i<=t} lr_i^2 (max_{i<=t} lr_i is lr_t while the lr does not fall):
+    the average weights the z's by the squared learning rate, so the small steps of the warm-up
+    count little. With a constant lr, c_{t+1} = 1/t: x_2 = z_2 and x_{t+1} is the plain mean of
+    z_2 .. z_{t+1} (the start z_1 gets no weight). r > 0 weights later iterates more (the
+    paper's polynomial averaging, t^r); weight_lr_power = 0 drops the lr weighting.
 """
 
 

@@ -242,7 +242,7 @@ def cosine_with_warmup(t, warmup_steps=10, total_steps=100, start_factor=1.0 / 3
         return start_factor + (1.0 - start_factor) * t / warmup_steps
     if t > total_steps:
         return min_factor
-    return min_factor + (1.0 - min_factor) * (1 + math.cos(math.pi * (t - warmup_steps) / (total_steps - warmup_steps))) / 2
+    return cosine(t - warmup_steps, T_max=total_steps - warmup_steps, min_factor=min_factor)
 
 
 def _one_cycle_phases(total_steps, pct_start, three_phase):

@@ -242,7 +242,8 @@ CHAINS = [
                  id="warmup-times-cosine"),
     pytest.param(lambda o: [lr_scheduler.StepLR(o, 40, 0.5), lr_scheduler.MultiStepLR(o, [100, 200], 0.3),
                             lr_scheduler.PolynomialLR(o, total_iters=400, power=1.5)],
-                 [S.schedule("step", step_size=40, gamma=0.5), S.schedule("multistep", milestones=[100, 200], gamma=0.3),
+                 [S.schedule("step", step_size=40, gamma=0.5),
+                  S.schedule("multistep", milestones=[100, 200], gamma=0.3),
                   S.schedule("poly", total_iters=400, power=1.5)],
                  id="step-multistep-poly"),
 ]
@@ -381,10 +382,16 @@ def test_registry():
 
 
 def test_lazy_import():
+    import subprocess
+    import sys
+
     import d2lmini
 
     assert d2lmini.schedules is S
     assert "schedules" in dir(d2lmini)
+    code = ("import sys, d2lmini; assert 'd2lmini.schedules' not in sys.modules; "
+            "d2lmini.schedules.cosine(3); assert 'torch' not in sys.modules and 'matplotlib' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.parametrize("call, exc, match", [
