@@ -725,7 +725,7 @@ def adafactor(x, g, state, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.
     adaptive learning rates with sublinear memory cost").
 
         g <- -g if maximize
-        w_t = t^beta2_decay                          (1 - beta2^_t; beta2_decay = -0.8: 1 - t^-0.8)
+        w_t = t^beta2_decay                          (= 1 - the paper's beta2hat_t = 1 - t^-0.8)
         rho_t = min(lr, 1 / sqrt(t))                 (relative step size)
         alpha_t = max(eps2, RMS(x_{t-1})) rho_t      (the step scales with the size of x)
         x <- x (1 - lr weight_decay)                 (decoupled decay, on the full lr)

@@ -22,6 +22,14 @@ REL = 1e-12
 BASE_LR = 0.1
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors; a second thread only adds overhead on a busy machine
+    yield
+    torch.set_num_threads(threads)
+
+
 def _optimizer(opt_name="SGD", lr=BASE_LR, **kwargs):
     p = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
     p.grad = torch.zeros(2, dtype=torch.float64)
