@@ -11,6 +11,7 @@ Modules, one per concern:
 
 * :mod:`d2lmini.objectives`  test functions with exact gradients and Hessians
 * :mod:`d2lmini.rules`       from-scratch update rules (NumPy), proven against torch.optim
+* :mod:`d2lmini.schedules`   learning-rate schedules, proven against torch.optim.lr_scheduler
 * :mod:`d2lmini.training`    ``train_2d`` and the minibatch training loops
 * :mod:`d2lmini.plotting`    ``show_trace``, ``show_trace_2d``, ``Animator``, figure settings
 * :mod:`d2lmini.data`        the airfoil data (download, checksum, cache) and loaders
@@ -56,7 +57,7 @@ _register("explorers", "explore", "explore_1d", "race", "Explorer2D", "Explorer1
 _register("colab", "in_colab", "check_environment")
 
 _SUBMODULES = {
-    "objectives", "rules", "training", "plotting", "data", "utils", "explorers", "colab",
+    "objectives", "rules", "schedules", "training", "plotting", "data", "utils", "explorers", "colab",
 }
 
 

@@ -5,6 +5,9 @@
 * closed loop: both minimise the same least-squares problem with their own gradients;
 * LR schedules, gradient clipping, the relations between the momentum forms;
 * the reference numbers of /work/shared/reference/optimizer-math.md section 3b;
+* Muon against torch.optim.Muon to bfloat16 precision, its Newton-Schulz step against an SVD;
+* Lion and schedule-free SGD/AdamW against hand-computed steps of their papers' formulas;
+* stacks of matrices are independent problems; hyperparameters may be arrays;
 * bad input and a hypothesis property test over every rule in RULES.
 """
 from __future__ import annotations
@@ -32,11 +35,28 @@ ATOL = 1e-12
 
 
 def _torch_kwargs(np_kwargs: dict) -> dict:
-    """The NumPy rules take beta1/beta2; torch takes betas=(beta1, beta2)."""
+    """The NumPy rules take beta1/beta2 (eps1/eps2); torch takes betas=(beta1, beta2) (eps=(eps1, eps2))."""
     kw = dict(np_kwargs)
     if "beta1" in kw or "beta2" in kw:
         kw["betas"] = (kw.pop("beta1", 0.9), kw.pop("beta2", 0.999))
+    if "eps1" in kw or "eps2" in kw:
+        kw["eps"] = (kw.pop("eps1", None), kw.pop("eps2", 1e-3))
     return kw
+
+
+@pytest.fixture(autouse=True)
+def _torch_default_float64():
+    """torch keeps step counters and NAdam's running product mu_1...mu_t in the *default* dtype
+    (float32 unless changed): in float32 that product alone moves NAdam by 4e-11 in 300 steps.
+    The comparisons are in float64 throughout, so the default dtype is float64 in this module.
+    One thread: these tensors are tiny, and on this shared 2-core machine a second thread made
+    a torch.optim.Muon step 15-30 ms instead of 1 ms."""
+    old, threads = torch.get_default_dtype(), torch.get_num_threads()
+    torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(1)
+    yield
+    torch.set_default_dtype(old)
+    torch.set_num_threads(threads)
 
 
 def _make_torch(opt_name: str, x0: np.ndarray, kwargs: dict):
@@ -148,6 +168,72 @@ OPEN_LOOP = [
                  dict(lr=0.05, weight_decay=0.1, amsgrad=True), id="AdamW-amsgrad"),
     pytest.param("adamw", dict(lr=0.05, beta1=0.5, beta2=0.9, maximize=True), "AdamW",
                  dict(lr=0.05, betas=(0.5, 0.9), maximize=True), id="AdamW-betas-maximize"),
+    # torch.optim.NAdam
+    pytest.param("nadam", {}, "NAdam", {}, id="NAdam-defaults"),
+    pytest.param("nadam", dict(lr=0.05, beta1=0.8, beta2=0.99), "NAdam", dict(lr=0.05, betas=(0.8, 0.99)),
+                 id="NAdam-betas"),
+    pytest.param("nadam", dict(lr=0.05, eps=1e-3), "NAdam", dict(lr=0.05, eps=1e-3), id="NAdam-eps"),
+    pytest.param("nadam", dict(lr=0.05, momentum_decay=0.05), "NAdam", dict(lr=0.05, momentum_decay=0.05),
+                 id="NAdam-momentum_decay"),
+    pytest.param("nadam", dict(lr=0.05, momentum_decay=0.0), "NAdam", dict(lr=0.05, momentum_decay=0.0),
+                 id="NAdam-momentum_decay-0"),
+    pytest.param("nadam", dict(lr=0.05, weight_decay=0.1), "NAdam", dict(lr=0.05, weight_decay=0.1),
+                 id="NAdam-weight_decay"),
+    pytest.param("nadam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), "NAdam",
+                 dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), id="NAdam-decoupled_weight_decay"),
+    pytest.param("nadam", dict(lr=0.05, maximize=True), "NAdam", dict(lr=0.05, maximize=True), id="NAdam-maximize"),
+    pytest.param("nadam",
+                 dict(lr=0.05, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.1, momentum_decay=0.01,
+                      decoupled_weight_decay=True, maximize=True), "NAdam",
+                 dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, momentum_decay=0.01,
+                      decoupled_weight_decay=True, maximize=True), id="NAdam-all-options"),
+    # torch.optim.RAdam (the adaptive step starts at step 6 for beta2 = 0.999 and 0.9; beta2 = 0.5: never)
+    pytest.param("radam", {}, "RAdam", {}, id="RAdam-defaults"),
+    pytest.param("radam", dict(lr=0.05, beta1=0.5, beta2=0.9), "RAdam", dict(lr=0.05, betas=(0.5, 0.9)),
+                 id="RAdam-betas"),
+    pytest.param("radam", dict(lr=0.05, beta2=0.5), "RAdam", dict(lr=0.05, betas=(0.9, 0.5)),
+                 id="RAdam-beta2-never-rectified"),
+    pytest.param("radam", dict(lr=0.05, eps=1e-3), "RAdam", dict(lr=0.05, eps=1e-3), id="RAdam-eps"),
+    pytest.param("radam", dict(lr=0.05, weight_decay=0.1), "RAdam", dict(lr=0.05, weight_decay=0.1),
+                 id="RAdam-weight_decay"),
+    pytest.param("radam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), "RAdam",
+                 dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), id="RAdam-decoupled_weight_decay"),
+    pytest.param("radam", dict(lr=0.05, maximize=True), "RAdam", dict(lr=0.05, maximize=True), id="RAdam-maximize"),
+    pytest.param("radam",
+                 dict(lr=0.05, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.1, decoupled_weight_decay=True,
+                      maximize=True), "RAdam",
+                 dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, decoupled_weight_decay=True,
+                      maximize=True), id="RAdam-all-options"),
+    # torch.optim.Adamax
+    pytest.param("adamax", {}, "Adamax", {}, id="Adamax-defaults"),
+    pytest.param("adamax", dict(lr=0.05, beta1=0.5, beta2=0.9), "Adamax", dict(lr=0.05, betas=(0.5, 0.9)),
+                 id="Adamax-betas"),
+    pytest.param("adamax", dict(lr=0.05, eps=0.1), "Adamax", dict(lr=0.05, eps=0.1), id="Adamax-eps"),
+    pytest.param("adamax", dict(lr=0.05, weight_decay=0.1), "Adamax", dict(lr=0.05, weight_decay=0.1),
+                 id="Adamax-weight_decay"),
+    pytest.param("adamax", dict(lr=0.05, maximize=True), "Adamax", dict(lr=0.05, maximize=True),
+                 id="Adamax-maximize"),
+    pytest.param("adamax", dict(lr=0.05, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.1, maximize=True),
+                 "Adamax", dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, maximize=True),
+                 id="Adamax-all-options"),
+    # torch.optim.Adafactor on a (3, 4) matrix (factored); other shapes: test_adafactor_open_loop_shapes
+    pytest.param("adafactor", {}, "Adafactor", {}, id="Adafactor-defaults"),
+    pytest.param("adafactor", dict(lr=0.1), "Adafactor", dict(lr=0.1), id="Adafactor-lr"),
+    pytest.param("adafactor", dict(beta2_decay=-0.5), "Adafactor", dict(beta2_decay=-0.5),
+                 id="Adafactor-beta2_decay"),
+    pytest.param("adafactor", dict(beta2_decay=0.0), "Adafactor", dict(beta2_decay=0.0),
+                 id="Adafactor-beta2_decay-0"),
+    pytest.param("adafactor", dict(eps1=1e-3), "Adafactor", dict(eps=(1e-3, 1e-3)), id="Adafactor-eps1"),
+    pytest.param("adafactor", dict(eps2=0.5), "Adafactor", dict(eps=(None, 0.5)), id="Adafactor-eps2"),
+    pytest.param("adafactor", dict(d=2.0), "Adafactor", dict(d=2.0), id="Adafactor-d"),
+    pytest.param("adafactor", dict(weight_decay=0.1), "Adafactor", dict(weight_decay=0.1),
+                 id="Adafactor-weight_decay"),
+    pytest.param("adafactor", dict(maximize=True), "Adafactor", dict(maximize=True), id="Adafactor-maximize"),
+    pytest.param("adafactor",
+                 dict(lr=0.1, beta2_decay=-0.5, eps1=1e-3, eps2=1e-2, d=2.0, weight_decay=0.1, maximize=True),
+                 "Adafactor",
+                 dict(lr=0.1, beta2_decay=-0.5, eps=(1e-3, 1e-2), d=2.0, weight_decay=0.1, maximize=True),
+                 id="Adafactor-all-options"),
     # the d2l rules against the matching torch configurations
     pytest.param("gd", dict(lr=0.1), "SGD", dict(lr=0.1), id="d2l-gd=SGD"),
     pytest.param("momentum", dict(lr=0.01, momentum=0.9), "SGD", dict(lr=0.01, momentum=0.9),
@@ -167,7 +253,8 @@ def test_open_loop_cases_use_matching_kwargs():
     # Guard against a typo in the table above: the torch kwargs are the NumPy kwargs renamed.
     for case in OPEN_LOOP:
         rule, np_kwargs, opt_name, torch_kwargs = case.values
-        if rule in ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw") and case.id != "d2l-adadelta=Adadelta-lr1":
+        if rule in ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam", "adamax",
+                    "adafactor") and case.id != "d2l-adadelta=Adadelta-lr1":
             assert _torch_kwargs(np_kwargs) == torch_kwargs, case.id
 
 
@@ -175,6 +262,49 @@ def test_open_loop_works_for_any_shape():
     for shape in [(), (5,), (2, 3, 4)]:
         _run_open_loop(rules.adam, dict(lr=0.05, amsgrad=True), "Adam", dict(lr=0.05, amsgrad=True),
                        steps=50, shape=shape)
+
+
+ADAFACTOR_ALL = dict(lr=0.1, beta2_decay=-0.5, eps1=1e-3, eps2=1e-2, d=2.0, weight_decay=0.1, maximize=True)
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (1, 6), (6, 1), (4, 3), (5, 5)], ids=str)
+@pytest.mark.parametrize("kwargs", [{}, ADAFACTOR_ALL], ids=["defaults", "all-options"])
+def test_adafactor_open_loop_shapes(shape, kwargs):
+    # numbers and vectors take the unfactored branch, matrices the factored one
+    _run_open_loop(rules.adafactor, kwargs, "Adafactor", _torch_kwargs(kwargs), shape=shape)
+
+
+def test_adafactor_stack_is_torch_on_each_matrix():
+    """For x (C, m, n) each matrix is its own problem: equal to C torch.optim.Adafactor runs on
+    (m, n) parameters. (One torch run on the (C, m, n) tensor would take RMS(x) and RMS(update)
+    over the whole tensor; the docstring says so.)"""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(3, 4, 5)) * np.array([1.0, 10.0, 0.1])[:, None, None]
+    grads = rng.normal(size=(STEPS, 3, 4, 5))
+    params = [torch.nn.Parameter(torch.from_numpy(x[c].copy())) for c in range(3)]
+    opt = torch.optim.Adafactor(params, **_torch_kwargs(ADAFACTOR_ALL))
+    state: dict = {}
+    for k in range(STEPS):
+        x = rules.adafactor(x, grads[k], state, **ADAFACTOR_ALL)
+        for c, p in enumerate(params):
+            p.grad = torch.from_numpy(grads[k, c].copy())
+        opt.step()
+        torch_x = np.stack([p.detach().numpy() for p in params])
+        assert np.max(np.abs(x - torch_x)) <= ATOL, f"step {k + 1}"
+
+
+def test_adafactor_row_matrix_is_the_unfactored_rule():
+    # a 1 x n matrix: V = R C / R = C, the vector rule up to round-off (how to stack vectors)
+    rng = np.random.default_rng(7)
+    v = m = rng.normal(size=6)
+    sv: dict = {}
+    sm: dict = {}
+    m = m.reshape(1, 6)
+    for g in rng.normal(size=(STEPS, 6)):
+        v = rules.adafactor(v, g, sv, lr=0.1)
+        m = rules.adafactor(m, g.reshape(1, 6), sm, lr=0.1)
+    assert "row_var" in sm and "variance" in sv
+    np.testing.assert_allclose(m.reshape(6), v, rtol=1e-13, atol=1e-13)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,7 +323,8 @@ def _loss_grad_np(w, A, b):
     return np.concatenate([A.T @ r, [r.sum()]]) / len(b)
 
 
-# Non-chaotic configurations only (doc section 3c): RMSprop at lr=1e-3, no Adam with beta2=0.9.
+# Non-chaotic configurations only (doc section 3c): RMSprop at lr=1e-3, no Adam with beta2=0.9,
+# no NAdam at lr=0.05.
 CLOSED_LOOP = [
     pytest.param("sgd", {}, "SGD", id="SGD-defaults"),
     pytest.param("sgd", dict(lr=0.05), "SGD", id="SGD-lr0.05"),
@@ -217,6 +348,15 @@ CLOSED_LOOP = [
     pytest.param("adam", dict(lr=0.05, weight_decay=0.1), "Adam", id="Adam-weight_decay"),
     pytest.param("adamw", {}, "AdamW", id="AdamW-defaults"),
     pytest.param("adamw", dict(lr=0.05, weight_decay=0.1, amsgrad=True), "AdamW", id="AdamW-amsgrad"),
+    pytest.param("nadam", {}, "NAdam", id="NAdam-defaults"),
+    pytest.param("radam", {}, "RAdam", id="RAdam-defaults"),
+    pytest.param("radam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), "RAdam",
+                 id="RAdam-decoupled_weight_decay"),
+    pytest.param("adamax", {}, "Adamax", id="Adamax-defaults"),
+    pytest.param("adamax", dict(lr=0.05), "Adamax", id="Adamax-lr0.05"),
+    pytest.param("adafactor", {}, "Adafactor", id="Adafactor-defaults"),
+    # (Adafactor at lr=0.1 is chaotic here: scratch vs scratch + 1e-15 differs by 7.5e-7)
+    pytest.param("adafactor", dict(weight_decay=0.1, d=2.0), "Adafactor", id="Adafactor-weight_decay-d"),
     pytest.param("gd", dict(lr=0.05), "SGD", id="d2l-gd"),
     pytest.param("momentum", dict(lr=0.05, momentum=0.9), "SGD", id="d2l-momentum"),
     pytest.param("nesterov", dict(lr=0.05, momentum=0.9), "SGD", id="d2l-nesterov"),
@@ -430,6 +570,368 @@ def test_sgd_dampening_is_ema_started_at_first_gradient():
 
 
 # ---------------------------------------------------------------------------------------------
+# 5b. Muon: torch runs Newton-Schulz in bfloat16, the rule in float64
+
+
+U_BF16 = 2.0**-8  # unit roundoff of bfloat16 (8 significant bits)
+MUON_TOL = 0.1  # on ||O_torch - O||_F / sqrt(min(m, n)), about 26 u; see test_muon_matches_torch_to_bfloat16
+
+
+def _p5(s, coefficients=rules.NS_COEFFICIENTS, steps=5):
+    a, b, c = coefficients
+    for _ in range(steps):
+        s = a * s + b * s**3 + c * s**5
+    return s
+
+
+def _ns_error(a, b):
+    """||a - b||_F / sqrt(min(m, n)): the error per singular direction (an orthogonal m x n matrix
+    has ||O||_F = sqrt(min(m, n)))."""
+    return float(np.linalg.norm(a - b) / math.sqrt(min(a.shape)))
+
+
+MUON_CASES = [
+    pytest.param((3, 4), {}, id="defaults-3x4"),
+    pytest.param((4, 3), dict(lr=0.02, nesterov=False), id="no-nesterov-4x3"),
+    pytest.param((16, 5), dict(lr=0.02, weight_decay=0.5, adjust_lr_fn="match_rms_adamw"),
+                 id="match_rms_adamw-weight_decay-16x5"),
+    pytest.param((5, 16), dict(lr=0.02, momentum=0.5, adjust_lr_fn="original"), id="momentum-original-5x16"),
+    pytest.param((6, 10), dict(lr=0.02, ns_steps=3, ns_coefficients=(1.875, -1.25, 0.375)),
+                 id="ns_steps-ns_coefficients-6x10"),
+    pytest.param((1, 6), dict(lr=0.05, eps=10.0, weight_decay=0.0), id="eps-1x6"),  # ||D|| < eps: D / eps
+]
+
+
+@pytest.mark.parametrize("shape, kwargs", MUON_CASES)
+def test_muon_matches_torch_to_bfloat16(shape, kwargs):
+    """rules.muon against torch.optim.Muon, open loop, 300 steps.
+
+    Exact (1e-12): the momentum buffer (EMA form), and the weight decay and adjusted lr, which
+    are checked by recovering torch's orthogonalized update from its parameter step,
+    O_torch = (p_{t-1} (1 - lr wd) - p_t) / (lr ratio), with x of size ~10 so that a wrong decay
+    or ratio would show up as an O-error of order 1.
+
+    To bfloat16 precision: O_torch against the rule's float64 Newton-Schulz. Measured with torch
+    2.13 on this CPU (3,129 matrices of shapes 1x2 ... 100x30, scales 1e-4 ... 1e4, half of them
+    with prescribed singular values down to 1e-4): for the 2,217 whose singular values are all
+    at least 1% of ||G||_F (kappa = ||G||_F / s_min <= 100) the error ||O_torch - O||_F / sqrt(min(m, n)) had median 0.014 (3.5 u, u = 2^-8 the unit
+    roundoff of bfloat16), 99th percentile 0.039 (10 u), maximum 0.052 (13 u). That is rounding
+    of the input (relative u) carried through five iterations whose slope in the band is about
+    1-3. Below 1% of ||G||_F the input's rounding error u ||G||_F is as large as the singular
+    value itself, and p^5 has slope a^5 = 485 at 0, so errors up to 0.4 were seen: no float64
+    code can match that, so the cases here keep kappa <= 100 (asserted at every step; true
+    for these rectangular Gaussian updates). Over the 6 x 300 steps below the error had median
+    0.0125, 99th percentile 0.036, maximum 0.045 (11.5 u); the classic quintic coefficients
+    (1.875, -1.25, 0.375), which do not amplify, stay near 1 u. Tolerance: 0.1, twice the
+    largest error measured, and the median over the run must stay below 8 u, so the test also
+    fails if the errors are typically larger than bfloat16 rounding (a 2% change of one
+    coefficient fails it).
+    """
+    rng = np.random.default_rng(8)
+    x = 10.0 * rng.normal(size=shape)
+    grads = rng.normal(size=(STEPS,) + shape)
+    p = torch.nn.Parameter(torch.from_numpy(x.copy()))
+    opt = torch.optim.Muon([p], **kwargs)
+    lr, wd = kwargs.get("lr", 1e-3), kwargs.get("weight_decay", 0.1)
+    mu, nesterov = kwargs.get("momentum", 0.95), kwargs.get("nesterov", True)
+    m, n = shape
+    ratio = 0.2 * math.sqrt(max(m, n)) if kwargs.get("adjust_lr_fn") == "match_rms_adamw" else math.sqrt(max(1, m / n))
+    state: dict = {}
+    errors = []
+    for k in range(STEPS):
+        x_old, p_old = x.copy(), p.detach().numpy().copy()
+        x = rules.muon(x, grads[k], state, **kwargs)
+        p.grad = torch.from_numpy(grads[k].copy())
+        opt.step()
+        buf = state["momentum_buffer"]
+        np.testing.assert_allclose(buf, opt.state[p]["momentum_buffer"].numpy(), rtol=0, atol=ATOL)
+        update = grads[k] + mu * (buf - grads[k]) if nesterov else buf
+        s = np.linalg.svd(update, compute_uv=False)
+        assert np.linalg.norm(update) / s[-1] <= 100, f"step {k + 1}: kappa > 100, outside the tested regime"
+        ours = (x_old * (1 - lr * wd) - x) / (lr * ratio)
+        theirs = (p_old * (1 - lr * wd) - p.detach().numpy()) / (lr * ratio)
+        errors.append(_ns_error(theirs, ours))
+        assert errors[-1] <= MUON_TOL, f"step {k + 1}: error {errors[-1]:.3f} > {MUON_TOL}"
+    assert np.median(errors) <= 8 * U_BF16, np.median(errors)
+
+
+def test_muon_torch_newton_schulz_error_distribution():
+    """torch's own bfloat16 Newton-Schulz against rules.newton_schulz on the well-conditioned
+    random matrices of the docstring above (a smaller sample): the same bound holds."""
+    from torch.optim._muon import _zeropower_via_newtonschulz as torch_ns  # torch 2.13's function
+
+    rng = np.random.default_rng(9)
+    errors = []
+    for shape in [(1, 2), (2, 3), (3, 4), (4, 3), (8, 12), (16, 5), (40, 20)]:
+        for _ in range(30):
+            G = rng.normal(size=shape) * 10.0 ** rng.uniform(-4, 4)
+            s = np.linalg.svd(G, compute_uv=False)
+            if np.linalg.norm(G) / s[-1] > 100:
+                continue
+            theirs = torch_ns(torch.from_numpy(G), rules.NS_COEFFICIENTS, 5, 1e-7).double().numpy()
+            errors.append(_ns_error(theirs, rules.newton_schulz(G)))
+    assert len(errors) > 150
+    assert max(errors) <= MUON_TOL
+    assert np.median(errors) <= 8 * U_BF16
+    assert max(errors) > U_BF16 / 4  # torch really is in bfloat16 (float64 would give ~1e-15)
+
+
+def _with_singular_values(rng, shape, s):
+    m, n = shape[-2:]
+    U = np.linalg.qr(rng.normal(size=(m, m)))[0]
+    V = np.linalg.qr(rng.normal(size=(n, n)))[0]
+    k = min(m, n)
+    return (U[:, :k] * s) @ V[:, :k].T
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 4), (1, 7), (7, 1)], ids=str)
+def test_newton_schulz_against_svd(shape):
+    """Newton-Schulz maps each singular value s of G / ||G||_F to p^5(s) and keeps the singular
+    vectors: the result is U p^5(S / ||G||_F) V^T exactly (float64), which approximates the
+    orthogonal factor U V^T: singular values in a band around 1, not 1."""
+    rng = np.random.default_rng(10)
+    for scale in [1e-3, 1.0, 1e3]:
+        G = scale * rng.normal(size=shape)
+        U, S, Vt = np.linalg.svd(G, full_matrices=False)
+        O = rules.newton_schulz(G)
+        np.testing.assert_allclose(O, (U * _p5(S / np.linalg.norm(G))) @ Vt, rtol=0, atol=1e-12)
+        # its orthogonal ("polar") factor is that of G: same singular vectors, p^5 > 0
+        Uo, So, Vto = np.linalg.svd(O, full_matrices=False)
+        np.testing.assert_allclose(Uo @ Vto, U @ Vt, rtol=0, atol=1e-10)
+    # singular values from 1% to 100% of ||G||_F land in [0.68, 1.14], not on 1
+    k = min(shape)
+    s = np.geomspace(1.0, 0.01 * math.sqrt(k), k) if k > 1 else np.array([1.0])
+    G = _with_singular_values(rng, shape, s)
+    So = np.linalg.svd(rules.newton_schulz(G), compute_uv=False)
+    assert np.all((So >= 0.68) & (So <= 1.14)), So
+    if k > 1:
+        assert np.max(np.abs(So - 1)) > 0.1  # a band, not exactly orthogonal
+    # the classic quintic Newton-Schulz (p(1) = 1, p'(1) = 0) converges to U V^T itself
+    exact = rules.newton_schulz(G, steps=30, coefficients=(1.875, -1.25, 0.375))
+    U, S, Vt = np.linalg.svd(G, full_matrices=False)
+    np.testing.assert_allclose(exact, U @ Vt, rtol=0, atol=1e-12)
+
+
+def test_newton_schulz_stack_and_zero():
+    rng = np.random.default_rng(11)
+    G = rng.normal(size=(3, 4, 6))
+    stacked = rules.newton_schulz(G)
+    for c in range(3):
+        np.testing.assert_allclose(stacked[c], rules.newton_schulz(G[c]), rtol=0, atol=1e-14)
+    np.testing.assert_array_equal(rules.newton_schulz(np.zeros((2, 3))), np.zeros((2, 3)))  # eps, no 0/0
+    with pytest.raises(ValueError, match="matrix"):
+        rules.newton_schulz(np.ones(3))
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
+def test_muon_on_a_vector_is_normalized_momentum_descent(scale):
+    """x of shape (2,) is the 1 x 2 matrix [x]: one singular value, 1 after normalisation,
+    p^5(1) = 0.6964 after the five steps. Every step has length 0.6964 lr whatever the gradient's
+    size: normalized gradient descent on the Nesterov momentum."""
+    p5 = _p5(1.0)
+    assert p5 == pytest.approx(0.696436, abs=1e-6)
+    rng = np.random.default_rng(12)
+    grads = scale * rng.normal(size=(20, 2))
+    lr, wd, mu = 0.1, 0.1, 0.95
+    x = np.array([-5.0, -2.0])
+    state: dict = {}
+    buf = np.zeros(2)
+    for g in grads:
+        new = rules.muon(x, g, state, lr=lr, weight_decay=wd, momentum=mu)
+        buf = mu * buf + (1 - mu) * g
+        d = (1 - mu) * g + mu * buf
+        np.testing.assert_allclose(new, x * (1 - lr * wd) - lr * p5 * d / np.linalg.norm(d), rtol=0, atol=1e-12)
+        assert np.linalg.norm(x * (1 - lr * wd) - new) == pytest.approx(lr * p5, rel=1e-12)
+        x = new
+    # the same as the explicit 1 x 2 matrix; a number is a 1 x 1 matrix (step lr p5 sign(g))
+    xv, xm, sv, sm = np.array([1.0, 2.0]), np.array([[1.0, 2.0]]), {}, {}
+    for g in grads[:5]:
+        xv = rules.muon(xv, g, sv, lr=lr)
+        xm = rules.muon(xm, g.reshape(1, 2), sm, lr=lr)
+    np.testing.assert_array_equal(xv, xm.reshape(2))
+    one = rules.muon(np.array(1.0), np.array(-3.0 * scale), {}, lr=lr, weight_decay=0.0)
+    assert one.shape == () and float(one) == pytest.approx(1.0 + lr * p5, rel=1e-12)
+    # Moonshot's adjustment scales the vector's step by 0.2 sqrt(n)
+    step = rules.muon(np.zeros(4), np.ones(4), {}, lr=lr, adjust_lr_fn="match_rms_adamw")
+    assert np.linalg.norm(step) == pytest.approx(lr * 0.2 * 2.0 * p5, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5c. Lion and schedule-free SGD/AdamW: no torch class; hand-computed steps of the papers' formulas
+
+
+def test_lion_hand_computed_steps():
+    """Chen et al. 2023, Algorithm 2 (decoupled weight decay), lr 0.1, betas 0.9/0.99, wd 0.01:
+        c = 0.9 m + 0.1 g;   x <- x - 0.1 (sign(c) + 0.01 x);   m <- 0.99 m + 0.01 g."""
+    state: dict = {}
+    kw = dict(lr=0.1, beta1=0.9, beta2=0.99, weight_decay=0.01)
+    # step 1 from x = (1, -2), m = 0, g = (0.5, -1): c = (0.05, -0.1), sign (1, -1)
+    x = rules.lion(np.array([1.0, -2.0]), np.array([0.5, -1.0]), state, **kw)
+    np.testing.assert_allclose(x, [1 - 0.1 * (1 + 0.01), -2 - 0.1 * (-1 - 0.02)], rtol=0, atol=1e-14)  # (0.899, -1.898)
+    np.testing.assert_allclose(state["m"], [0.005, -0.01], rtol=0, atol=1e-14)
+    # step 2, g = (-1, -1): c = 0.9 (0.005, -0.01) + 0.1 (-1, -1) = (-0.0955, -0.109), sign (-1, -1)
+    x = rules.lion(x, np.array([-1.0, -1.0]), state, **kw)
+    np.testing.assert_allclose(x, [0.899 + 0.1 - 0.1 * 0.01 * 0.899, -1.898 + 0.1 + 0.1 * 0.01 * 1.898],
+                               rtol=0, atol=1e-14)  # (0.998101, -1.796102)
+    np.testing.assert_allclose(state["m"], [0.99 * 0.005 - 0.01, 0.99 * -0.01 - 0.01], rtol=0, atol=1e-14)
+    # step 3, g = (0.05, 0): c = 0.9 (-0.00505, -0.0199) + (0.005, 0) = (0.000455, -0.01791):
+    # the new gradient flips coordinate 1 against the momentum; coordinate 2 moves on a zero gradient
+    x = rules.lion(x, np.array([0.05, 0.0]), state, **kw)
+    np.testing.assert_allclose(x, [0.998101 - 0.1 - 0.1 * 0.01 * 0.998101, -1.796102 + 0.1 + 0.1 * 0.01 * 1.796102],
+                               rtol=0, atol=1e-14)  # (0.897102899, -1.694305898)
+    np.testing.assert_allclose(state["m"], [0.99 * -0.00505 + 0.0005, 0.99 * -0.0199], rtol=0, atol=1e-14)
+    # sign(0) = 0: a zero interpolation leaves only the decay
+    x0 = np.array([2.0])
+    np.testing.assert_allclose(rules.lion(x0, np.zeros(1), {}, **kw), [2.0 - 0.1 * 0.01 * 2.0], rtol=0, atol=1e-14)
+
+
+def test_sgd_schedulefree_hand_computed_steps():
+    """lr 0.5, momentum (beta) 0.5, warmup_steps 2, r 0, weight_lr_power 2, f with gradients given:
+        lr_t = 0.5 min(1, t/2): 0.25, 0.5, 0.5;   w_t = lr_t^2: 1/16, 1/4, 1/4
+        c_2 = 1, c_3 = (1/4)/(5/16) = 0.8, c_4 = (1/4)/(9/16) = 4/9
+        z_{t+1} = z_t - lr_t g_t;  x_{t+1} = (1 - c) x_t + c z_{t+1};  y_{t+1} = 0.5 x_{t+1} + 0.5 z_{t+1}"""
+    kw = dict(lr=0.5, momentum=0.5, warmup_steps=2)
+    state: dict = {}
+    y = rules.sgd_schedulefree(np.array([1.0, -2.0]), np.array([2.0, -4.0]), state, **kw)
+    # z2 = (1, -2) - 0.25 (2, -4) = (0.5, -1); x2 = z2 (c = 1); y2 = (0.5, -1)
+    np.testing.assert_allclose(state["z"], [0.5, -1.0], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(state["x"], [0.5, -1.0], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(y, [0.5, -1.0], rtol=0, atol=1e-14)
+    y = rules.sgd_schedulefree(y, np.array([1.0, 2.0]), state, **kw)
+    # z3 = (0.5, -1) - 0.5 (1, 2) = (0, -2); x3 = 0.2 (0.5, -1) + 0.8 (0, -2) = (0.1, -1.8); y3 = (0.05, -1.9)
+    np.testing.assert_allclose(state["z"], [0.0, -2.0], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(state["x"], [0.1, -1.8], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(y, [0.05, -1.9], rtol=0, atol=1e-14)
+    y = rules.sgd_schedulefree(y, np.array([-1.0, 0.5]), state, **kw)
+    # z4 = (0, -2) - 0.5 (-1, 0.5) = (0.5, -2.25); x4 = 5/9 (0.1, -1.8) + 4/9 (0.5, -2.25) = (5/18, -2)
+    np.testing.assert_allclose(state["z"], [0.5, -2.25], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(state["x"], [5 / 18, -2.0], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(y, [7 / 18, -2.125], rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("r, power, expected_c", [
+    (0.0, 2.0, [1, 1 / 2, 1 / 3, 1 / 4]),      # constant lr: the plain mean of z_2 .. z_{t+1}
+    (1.0, 2.0, [1, 2 / 3, 3 / 6, 4 / 10]),     # w_t = t: later iterates weigh more
+    (2.0, 0.0, [1, 4 / 5, 9 / 14, 16 / 30]),   # w_t = t^2, lr not used
+])
+def test_schedulefree_weights_c(r, power, expected_c):
+    # momentum 1 evaluates at the average: y = x, so c_{t+1} = (x_{t+1} - x_t) / (z_{t+1} - x_t)
+    state: dict = {}
+    y = np.array([0.0])
+    for k, c in enumerate(expected_c):
+        x_t = state.get("x", y).copy()
+        y = rules.sgd_schedulefree(y, np.array([1.0 + k]), state, lr=0.5, momentum=1.0, r=r, weight_lr_power=power)
+        np.testing.assert_allclose(state["x"], (1 - c) * x_t + c * state["z"], rtol=0, atol=1e-14)
+        np.testing.assert_array_equal(y, state["x"])
+
+
+def test_sgd_schedulefree_weight_decay_and_limits():
+    # weight decay adds wd * y to the gradient; momentum 0 returns z (plain SGD), x still averages
+    state: dict = {}
+    y = rules.sgd_schedulefree(np.array([2.0]), np.array([1.0]), state, lr=0.1, momentum=0.0, weight_decay=0.5)
+    np.testing.assert_allclose(y, [2.0 - 0.1 * (1.0 + 0.5 * 2.0)], rtol=0, atol=1e-14)
+    np.testing.assert_array_equal(y, state["z"])
+
+
+def test_adamw_schedulefree_hand_computed_steps():
+    """lr 0.5, beta1 0.5, beta2 0.5, eps 0, weight_decay 0.1, warmup_steps 2 (reference-code form):
+        v_t = 0.5 v_{t-1} + 0.5 g^2,  d_t = sqrt(v_t / (1 - 0.5^t)),  lr_t = 0.25, 0.5
+        z_{t+1} = z_t - lr_t 0.1 y_t - lr_t g_t / d_t;   c_2 = 1, c_3 = 0.8;   y = 0.5 x + 0.5 z"""
+    kw = dict(lr=0.5, beta1=0.5, beta2=0.5, eps=0.0, weight_decay=0.1, warmup_steps=2)
+    state: dict = {}
+    y1, g1, g2 = np.array([1.0, -2.0]), np.array([2.0, -4.0]), np.array([1.0, 2.0])
+    y2 = rules.adamw_schedulefree(y1, g1, state, **kw)
+    # d_1 = |g_1|: z2 = (1, -2) - 0.025 (1, -2) - 0.25 (1, -1) = (0.725, -1.7) = x2 = y2
+    np.testing.assert_allclose(state["z"], [0.725, -1.7], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(y2, [0.725, -1.7], rtol=0, atol=1e-14)
+    y3 = rules.adamw_schedulefree(y2, g2, state, **kw)
+    # v_2 / (1 - 0.25) = (g1^2 + 2 g2^2) / 3 = (2, 8): d_2 = (sqrt 2, 2 sqrt 2), g2 / d_2 = (1, 1) / sqrt 2
+    z3 = np.array([0.725 - 0.5 * 0.1 * 0.725 - 0.5 / math.sqrt(2), -1.7 + 0.5 * 0.1 * 1.7 - 0.5 / math.sqrt(2)])
+    x3 = 0.2 * np.array([0.725, -1.7]) + 0.8 * z3
+    np.testing.assert_allclose(state["z"], z3, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(state["x"], x3, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(y3, 0.5 * x3 + 0.5 * z3, rtol=0, atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5d. stacks and array hyperparameters (the batched-training convention)
+
+NEW_RULES = ["nadam", "radam", "adamax", "adafactor", "muon", "lion", "sgd_schedulefree", "adamw_schedulefree"]
+# hyperparameters that show every part of each rule within 50 steps
+_STACK_HP = {
+    "nadam": dict(lr=0.05, weight_decay=0.1), "radam": dict(lr=0.05, weight_decay=0.1),
+    "adamax": dict(lr=0.05, weight_decay=0.1), "adafactor": dict(lr=0.1, weight_decay=0.1, d=1.5),
+    "muon": dict(lr=0.05), "lion": dict(lr=0.05, weight_decay=0.1),
+    "sgd_schedulefree": dict(lr=0.1, warmup_steps=5, weight_decay=0.1),
+    "adamw_schedulefree": dict(lr=0.05, warmup_steps=5, weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("name", NEW_RULES)
+def test_stack_of_matrices_is_independent_problems(name):
+    """x (3, 4, 5) is three problems: running the rule on the stack equals running it on each
+    4 x 5 matrix alone (the matrix rules, Muon and Adafactor, act on the last two axes)."""
+    rule = rules.RULES[name]
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(3, 4, 5)) * np.array([0.1, 1.0, 10.0])[:, None, None]
+    grads = rng.normal(size=(50, 3, 4, 5)) * np.array([1e-3, 1.0, 1e2])[:, None, None]
+    x0 = x.copy()
+    singles = [x[c].copy() for c in range(3)]
+    state: dict = {}
+    states: list = [{}, {}, {}]
+    for g in grads:
+        x = rule(x, g, state, **_STACK_HP[name])
+        singles = [rule(singles[c], g[c], states[c], **_STACK_HP[name]) for c in range(3)]
+    for c in range(3):
+        np.testing.assert_allclose(x[c], singles[c], rtol=0, atol=ATOL)
+        assert np.max(np.abs(x[c] - x0[c])) > 1e-3  # every problem moved
+
+
+def _array_hyperparameters(rule):
+    """Three values per numeric hyperparameter, spread over its slider range, as a (3, 1, 1)
+    array (ns_steps, a loop count, stays a number)."""
+    out, per_model = {}, [{}, {}, {}]
+    for name, (default, rng) in hyperparameters_of(rule).items():
+        if isinstance(default, bool) or not isinstance(default, (int, float)) or name == "ns_steps":
+            continue
+        if rng.log:
+            values = [rng.low ** (1 - f) * rng.high**f for f in (0.3, 0.5, 0.7)]
+        elif rng.integer:
+            values = [int(rng.low + f * (rng.high - rng.low)) for f in (0.1, 0.3, 0.5)]
+        else:
+            values = [rng.low + f * (rng.high - rng.low) for f in (0.0, 0.4, 0.8)]  # 0 included
+        out[name] = np.array(values, dtype=float).reshape(3, 1, 1)
+        for c in range(3):
+            per_model[c][name] = values[c]
+    return out, per_model
+
+
+@pytest.mark.parametrize("name", NEW_RULES)
+def test_array_hyperparameters_equal_separate_runs(name, monkeypatch):
+    """The math of the new rules has no Python `if` on a hyperparameter's value: with lr, betas,
+    weight decay ... given as (3, 1, 1) arrays, a stack of three models equals three runs with
+    the numbers. The shared argument checks take numbers only for now, so they are bypassed
+    here (they are tested on their own under "bad input")."""
+    monkeypatch.setattr(rules, "check_lr", lambda lr, name="lr": lr)
+    for helper in ("_check_unit", "_check_nonneg", "_check_interval", "_check_int"):
+        monkeypatch.setattr(rules, helper, lambda name, value, *args, **kwargs: value)
+    rule = rules.RULES[name]
+    hp, per_model = _array_hyperparameters(rule)
+    assert "lr" in hp
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(3, 4, 5))
+    grads = rng.normal(size=(30, 3, 4, 5))
+    singles = [x[c].copy() for c in range(3)]
+    state: dict = {}
+    states: list = [{}, {}, {}]
+    for g in grads:
+        x = rule(x, g, state, **hp)
+        singles = [rule(singles[c], g[c], states[c], **per_model[c]) for c in range(3)]
+    for c in range(3):
+        np.testing.assert_allclose(x[c], singles[c], rtol=0, atol=ATOL)
+
+
+# ---------------------------------------------------------------------------------------------
 # 6. reference numbers, f = 0.1 x1^2 + 2 x2^2 from (-5, -2), 20 steps (doc section 3b)
 
 
@@ -531,6 +1033,32 @@ def test_bad_lr(name, lr):
     (rules.adagrad, dict(lr_decay=-1.0), "lr_decay"),
     (rules.adagrad, dict(initial_accumulator_value=-1.0), "initial_accumulator_value"),
     (rules.newton, dict(hess=np.eye(2), damping=-1.0), "damping"),
+    (rules.nadam, dict(momentum_decay=-1e-3), "momentum_decay"),
+    (rules.nadam, dict(beta2=1.0), "beta2"),
+    (rules.radam, dict(beta2=1.0), "beta2"),
+    (rules.radam, dict(beta1=-0.1), "beta1"),
+    (rules.adamax, dict(beta2=1.5), "beta2"),
+    (rules.adamax, dict(eps=-1.0), "eps"),
+    (rules.adafactor, dict(beta2_decay=0.5), "beta2_decay"),
+    (rules.adafactor, dict(eps1=-1e-3), "eps1"),
+    (rules.adafactor, dict(eps2=-1e-3), "eps2"),
+    (rules.adafactor, dict(d=0.5), "d"),
+    (rules.adafactor, dict(weight_decay=-0.1), "weight_decay"),
+    (rules.muon, dict(momentum=1.5), "momentum"),
+    (rules.muon, dict(ns_steps=100), "ns_steps"),
+    (rules.muon, dict(ns_steps=-1), "ns_steps"),
+    (rules.muon, dict(ns_coefficients=(1.0, 2.0)), "ns_coefficients"),
+    (rules.muon, dict(adjust_lr_fn="sqrt"), "adjust_lr_fn"),
+    (rules.muon, dict(weight_decay=-0.1), "weight_decay"),
+    (rules.lion, dict(beta1=1.5), "beta1"),
+    (rules.lion, dict(beta2=-0.5), "beta2"),
+    (rules.lion, dict(weight_decay=-0.1), "weight_decay"),
+    (rules.sgd_schedulefree, dict(momentum=1.5), "momentum"),
+    (rules.sgd_schedulefree, dict(warmup_steps=-1), "warmup_steps"),
+    (rules.sgd_schedulefree, dict(weight_lr_power=-2.0), "weight_lr_power"),
+    (rules.sgd_schedulefree, dict(r=float("inf")), "r"),
+    (rules.adamw_schedulefree, dict(beta2=1.0), "beta2"),
+    (rules.adamw_schedulefree, dict(beta1=2.0), "beta1"),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_bad_hyperparameter_names_the_argument(rule, kw, name):
     with pytest.raises(ValueError, match=name):
@@ -550,6 +1078,12 @@ def test_non_number_hyperparameter_is_type_error():
         rules.gd(np.zeros(2), np.ones(2), {}, lr="fast")
     with pytest.raises(TypeError, match="beta1"):
         rules.adam(np.zeros(2), np.ones(2), {}, beta1=None)
+    with pytest.raises(TypeError, match="ns_steps"):
+        rules.muon(np.zeros((2, 2)), np.ones((2, 2)), {}, ns_steps=2.5)
+    with pytest.raises(TypeError, match="warmup_steps"):
+        rules.sgd_schedulefree(np.zeros(2), np.ones(2), {}, warmup_steps=True)
+    with pytest.raises(TypeError, match="ns_coefficients"):
+        rules.muon(np.zeros((2, 2)), np.ones((2, 2)), {}, ns_coefficients=("a", 1.0, 2.0))
 
 
 @pytest.mark.parametrize("name", list(rules.RULES))
@@ -559,13 +1093,16 @@ def test_gradient_of_wrong_shape(name):
         rules.RULES[name](np.zeros(2), np.ones(3), {}, **kw)
 
 
-@pytest.mark.parametrize("name", ["momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw"])
+@pytest.mark.parametrize("name", ["momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw",
+                                  "nadam", "radam", "adamax", "adafactor", "muon", "lion", "sgd_schedulefree",
+                                  "adamw_schedulefree"])
 def test_state_buffer_of_wrong_shape(name):
     rule = rules.RULES[name]
-    state: dict = {}
-    rule(np.zeros(3), np.ones(3), state)
-    with pytest.raises(ValueError, match=r"pass a fresh state dict \{\} when x changes shape"):
-        rule(np.zeros(2), np.ones(2), state)
+    for first, second in [((3,), (2,)), ((3, 4), (4, 3))]:
+        state: dict = {}
+        rule(np.zeros(first), np.ones(first), state)
+        with pytest.raises(ValueError, match=r"pass a fresh state dict \{\} when x changes shape"):
+            rule(np.zeros(second), np.ones(second), state)
 
 
 def test_state_must_be_a_dict():
@@ -613,7 +1150,7 @@ def test_get_rule():
     assert rules.get_rule("adam") is rules.adam
     assert rules.get_rule(rules.momentum_ema) is rules.momentum_ema
     with pytest.raises(ValueError, match="gd, momentum, nesterov"):
-        rules.get_rule("adamax")
+        rules.get_rule("adamx")
     with pytest.raises(TypeError):
         rules.get_rule(42)
 
@@ -624,9 +1161,12 @@ def test_get_rule():
 
 def test_registry_and_exports():
     assert set(rules.RULES) == {"gd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam",
-                                "adamw", "newton"}
+                                "adamw", "nadam", "radam", "adamax", "adafactor", "muon", "lion",
+                                "sgd_schedulefree", "adamw_schedulefree", "newton"}
     for name in ["gd", "sgd", "momentum", "nesterov", "momentum_sutskever", "momentum_ema", "adagrad",
-                 "rmsprop", "adadelta", "adam", "adamw", "newton", "clip_grad_norm", "clip_grad_value",
+                 "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam", "adamax", "adafactor", "muon",
+                 "newton_schulz", "NS_COEFFICIENTS", "lion", "sgd_schedulefree", "adamw_schedulefree",
+                 "newton", "clip_grad_norm", "clip_grad_value",
                  "RULES", "get_rule", "Range", "hyperparams", "DEFAULT_RANGES", "hyperparameters_of",
                  "check_lr"]:
         assert name in rules.__all__ and hasattr(rules, name)
@@ -634,19 +1174,22 @@ def test_registry_and_exports():
 
 TORCH_DEFAULTS = [
     ("sgd", "SGD"), ("adagrad", "Adagrad"), ("rmsprop", "RMSprop"), ("adadelta", "Adadelta"),
-    ("adam", "Adam"), ("adamw", "AdamW"),
+    ("adam", "Adam"), ("adamw", "AdamW"), ("nadam", "NAdam"), ("radam", "RAdam"), ("adamax", "Adamax"),
+    ("adafactor", "Adafactor"), ("muon", "Muon"),
 ]
 
 
 @pytest.mark.parametrize("name, opt_name", TORCH_DEFAULTS)
 def test_defaults_are_torch_defaults(name, opt_name):
     ours = {k: p.default for k, p in inspect.signature(getattr(rules, name)).parameters.items()}
-    theirs = getattr(torch.optim, opt_name)([torch.nn.Parameter(torch.zeros(1))]).defaults
+    theirs = getattr(torch.optim, opt_name)([torch.nn.Parameter(torch.zeros(2, 2))]).defaults  # Muon: 2-D only
     for key, value in ours.items():
         if key in ("x", "g", "state", "eps_inside", "bias_correction"):
             continue
         if key in ("beta1", "beta2"):
             assert value == theirs["betas"][("beta1", "beta2").index(key)]
+        elif key in ("eps1", "eps2"):
+            assert value == theirs["eps"][("eps1", "eps2").index(key)]
         else:
             assert theirs[key] == value, key
 
@@ -654,8 +1197,8 @@ def test_defaults_are_torch_defaults(name, opt_name):
 @pytest.mark.parametrize("name", list(rules.RULES))
 def test_every_numeric_hyperparameter_has_a_range_holding_its_default(name):
     for hp, (default, rng) in hyperparameters_of(rules.RULES[name]).items():
-        if isinstance(default, bool):
-            continue
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            continue  # switches, and settings with no slider (Adafactor's eps1=None, Muon's ns_coefficients)
         assert isinstance(rng, Range), hp
         assert rng.low <= default <= rng.high, hp
 
@@ -677,6 +1220,8 @@ def _draw_hyperparameters(data, rule):
         elif rng.log:
             exponent = data.draw(st.floats(math.log10(rng.low), math.log10(rng.high)), label=name)
             hp[name] = 10.0**exponent
+        elif rng.integer:
+            hp[name] = data.draw(st.integers(int(rng.low), int(rng.high)), label=name)
         else:
             hp[name] = data.draw(st.floats(rng.low, rng.high), label=name)
     return hp
