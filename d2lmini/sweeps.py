@@ -213,16 +213,19 @@ class SweepResult:
 
     def mean(self, metric: str = "val_loss", epoch: Optional[int] = -1) -> np.ndarray:
         """Mean over seeds per setting; nan where a seed diverged (see :meth:`n_diverged`)."""
-        return self.by_setting(metric, epoch).mean(axis=1)
+        with np.errstate(all="ignore"):  # blown-up (huge but finite) losses: inf, no warning
+            return self.by_setting(metric, epoch).mean(axis=1)
 
     def std(self, metric: str = "val_loss", epoch: Optional[int] = -1) -> np.ndarray:
         """Standard deviation over seeds per setting (ddof 1 when there are several seeds)."""
         v = self.by_setting(metric, epoch)
-        return v.std(axis=1, ddof=1) if v.shape[1] > 1 else np.zeros(v.shape[:1] + v.shape[2:])
+        with np.errstate(all="ignore"):
+            return v.std(axis=1, ddof=1) if v.shape[1] > 1 else np.zeros(v.shape[:1] + v.shape[2:])
 
     def quantile(self, q: float, metric: str = "val_loss", epoch: Optional[int] = -1) -> np.ndarray:
         """The ``q`` quantile over seeds per setting (nan where a seed diverged)."""
-        return np.quantile(self.by_setting(metric, epoch), q, axis=1)
+        with np.errstate(all="ignore"):
+            return np.quantile(self.by_setting(metric, epoch), q, axis=1)
 
     def band(self, metric: str = "val_loss", epoch: Optional[int] = -1,
              kind: Union[str, Tuple[float, float]] = "minmax") -> Tuple[np.ndarray, np.ndarray]:
@@ -233,12 +236,14 @@ class SweepResult:
             return v.min(axis=1), v.max(axis=1)
         if kind == "std":
             m, s = self.mean(metric, epoch), self.std(metric, epoch)
-            return m - s, m + s
+            with np.errstate(all="ignore"):
+                return m - s, m + s
         try:
             lo, hi = (float(q) for q in kind)  # type: ignore[union-attr]
         except (TypeError, ValueError):
             raise ValueError(f"band kind must be 'minmax', 'std' or a pair of quantiles, got {kind!r}") from None
-        return np.quantile(v, lo, axis=1), np.quantile(v, hi, axis=1)
+        with np.errstate(all="ignore"):
+            return np.quantile(v, lo, axis=1), np.quantile(v, hi, axis=1)
 
     def n_diverged(self) -> np.ndarray:
         """How many seeds of each setting diverged (G,)."""
