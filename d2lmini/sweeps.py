@@ -371,7 +371,11 @@ def _forward(params, X, act):
     L = len(params) // 2
     for i in range(L):
         W, b = params[2 * i], params[2 * i + 1]
-        H = (torch.bmm(H, W) if H.ndim == 3 else torch.matmul(H, W)) + b
+        if H.ndim == 3:
+            H = torch.bmm(H, W) + b
+        else:  # one X for every configuration (evaluation): one (n, d) @ (d, C * h) product
+            C, d, h = W.shape
+            H = (H @ W.permute(1, 0, 2).reshape(d, C * h)).view(-1, C, h).permute(1, 0, 2) + b
         if i < L - 1:
             H = act(H)
     return H
