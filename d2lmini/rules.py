@@ -235,19 +235,31 @@ def _number(name: str, value: Any) -> Union[float, np.ndarray]:
 def _check_unit(name: str, value: Any, closed: bool = False) -> Union[float, np.ndarray]:
     """``value`` in [0, 1), or in [0, 1] when ``closed`` (every entry of an array)."""
     v = _number(name, value)
-    upper = (v <= 1.0) if closed else (v < 1.0)
-    if not np.all((0.0 <= v) & upper):
-        every = " in every entry" if isinstance(v, np.ndarray) else ""
+    if isinstance(v, float):  # plain Python for a number: the explorers call rules 100s of times
+        ok = 0.0 <= v <= 1.0 if closed else 0.0 <= v < 1.0
+    else:
+        ok = bool(np.all((0.0 <= v) & ((v <= 1.0) if closed else (v < 1.0))))
+    if not ok:
+        every = "" if isinstance(v, float) else " in every entry"
         raise ValueError(f"{name} must be in [0, 1{']' if closed else ')'}{every}, got {value!r}")
     return v
 
 
 def _check_nonneg(name: str, value: Any) -> Union[float, np.ndarray]:
     v = _number(name, value)
-    if not np.all(np.isfinite(v) & (v >= 0.0)):
-        every = " in every entry" if isinstance(v, np.ndarray) else ""
+    if isinstance(v, float):
+        ok = math.isfinite(v) and v >= 0.0
+    else:
+        ok = bool(np.all(np.isfinite(v) & (v >= 0.0)))
+    if not ok:
+        every = "" if isinstance(v, float) else " in every entry"
         raise ValueError(f"{name} must be a finite number >= 0{every}, got {value!r}")
     return v
+
+
+def _any(cond: Any) -> bool:
+    """``cond`` for a Python bool (a scalar hyperparameter), ``np.any(cond)`` for an array."""
+    return cond if isinstance(cond, bool) else bool(np.any(cond))
 
 
 def _scalar(name: str, value: Any) -> Any:
@@ -264,6 +276,8 @@ def _select(cond: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     With a scalar ``cond`` (or one that holds everywhere) this is ``a`` itself, bit for bit, so
     the scalar behaviour of a rule does not change.
     """
+    if isinstance(cond, bool):
+        return a if cond else b
     if np.all(cond):
         return a
     if not np.any(cond):
@@ -340,13 +354,13 @@ def sgd(x, g, state, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weigh
     momentum = _check_unit("momentum", momentum)
     dampening = _check_unit("dampening", dampening, closed=True)
     weight_decay = _check_nonneg("weight_decay", weight_decay)
-    if nesterov and (np.any(momentum <= 0) or np.any(dampening != 0)):
+    if nesterov and (_any(momentum <= 0) or _any(dampening != 0)):
         raise ValueError("nesterov=True requires momentum > 0 and dampening = 0 (as torch.optim.SGD)")
     if maximize:
         g = -g
-    if np.any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
+    if _any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
         g = g + weight_decay * x
-    if np.any(momentum != 0):
+    if _any(momentum != 0):
         if "v" not in state:
             state["v"] = g.copy()
         else:
@@ -454,7 +468,7 @@ def adagrad(x, g, state, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumu
     t = _step(state)
     if maximize:
         g = -g
-    if np.any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
+    if _any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
         g = g + weight_decay * x
     state["s"] = _buffer(state, "s", x, fill=s0) + g * g
     clr = lr / (1 + (t - 1) * lr_decay)
@@ -485,7 +499,7 @@ def rmsprop(x, g, state, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, moment
     mu = _check_unit("momentum", momentum)
     if maximize:
         g = -g
-    if np.any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
+    if _any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
         g = g + weight_decay * x
     state["s"] = alpha * _buffer(state, "s", x) + (1 - alpha) * g * g
     s = state["s"]
@@ -493,7 +507,7 @@ def rmsprop(x, g, state, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, moment
         state["m"] = alpha * _buffer(state, "m", x) + (1 - alpha) * g
         s = s - state["m"] ** 2
     denom = np.sqrt(s + eps) if eps_inside else np.sqrt(s) + eps
-    if np.any(mu > 0):
+    if _any(mu > 0):
         state["b"] = mu * _buffer(state, "b", x) + g / denom
         # entries with mu = 0 take torch's momentum-free step (lr * g / d, rounded as torch does)
         return _select(mu > 0, x - lr * state["b"], x - lr * g / denom)
@@ -520,7 +534,7 @@ def adadelta(x, g, state, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=
     weight_decay = _check_nonneg("weight_decay", weight_decay)
     if maximize:
         g = -g
-    if np.any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
+    if _any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
         g = g + weight_decay * x
     state["s"] = rho * _buffer(state, "s", x) + (1 - rho) * g * g
     u = _buffer(state, "u", x)
@@ -555,7 +569,7 @@ def adam(x, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.
     t = _step(state)
     if maximize:
         g = -g
-    if np.any(weight_decay != 0):  # x (1 - lr 0) is x and g + 0 x is g: exact without decay
+    if _any(weight_decay != 0):  # x (1 - lr 0) is x and g + 0 x is g: exact without decay
         if decoupled_weight_decay:
             x = x * (1 - lr * weight_decay)
         else:
