@@ -219,8 +219,12 @@ class SweepResult:
     def std(self, metric: str = "val_loss", epoch: Optional[int] = -1) -> np.ndarray:
         """Standard deviation over seeds per setting (ddof 1 when there are several seeds)."""
         v = self.by_setting(metric, epoch)
-        with np.errstate(all="ignore"):
-            return v.std(axis=1, ddof=1) if v.shape[1] > 1 else np.zeros(v.shape[:1] + v.shape[2:])
+        if v.shape[1] < 2:
+            return np.zeros(v.shape[:1] + v.shape[2:])
+        with np.errstate(all="ignore"):  # scaled, so that a blown-up (1e300) loss has a finite spread
+            scale = np.max(np.abs(v), axis=1, keepdims=True)
+            scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+            return (v / scale).std(axis=1, ddof=1) * scale[:, 0]
 
     def quantile(self, q: float, metric: str = "val_loss", epoch: Optional[int] = -1) -> np.ndarray:
         """The ``q`` quantile over seeds per setting (nan where a seed diverged)."""
@@ -303,11 +307,11 @@ class SweepResult:
 
     def plot_curves(self, metric: str = "val_loss", band="minmax", ax=None, settings=None):
         """``metric`` over epochs: mean over seeds and a band per setting. See :func:`plot_curves`."""
-        return plot_curves(self, metric=metric, band=band, ax=ax, settings=settings)
+        plot_curves(self, metric=metric, band=band, ax=ax, settings=settings)
 
     def plot_sensitivity(self, metric: str = "val_loss", band="minmax", ax=None):
         """Final ``metric`` against lr (log axis). See :func:`plot_lr_sensitivity`."""
-        return plot_lr_sensitivity(self, metric=metric, band=band, ax=ax)
+        plot_lr_sensitivity(self, metric=metric, band=band, ax=ax)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -622,7 +626,7 @@ def plot_lr_sensitivity(results, metric: str = "val_loss", band="minmax", ax=Non
     pair of quantiles). A sweep with other swept hyperparameters (``momentum=[0, 0.9]``) gives
     one curve per value. A setting where any seed diverged is drawn as a red x at the top of
     the axes, labelled "k/S diverged"; a finite value above the top (1.5 x the untrained loss)
-    as a triangle there. Returns the matplotlib axes.
+    as a triangle there. Draws on ``ax`` (default: a new figure's axes).
     """
     from .plotting import plt, set_figsize
 
@@ -679,7 +683,6 @@ def plot_lr_sensitivity(results, metric: str = "val_loss", band="minmax", ax=Non
         ax.set_ylim(0, 1.02)
     ax.grid(True, which="major", alpha=0.4)
     ax.legend(fontsize="small")
-    return ax
 
 
 def plot_curves(result: SweepResult, metric: str = "val_loss", band="minmax", ax=None,
@@ -687,7 +690,7 @@ def plot_curves(result: SweepResult, metric: str = "val_loss", band="minmax", ax
     """``metric`` over epochs: per setting the mean over seeds and a band (as
     :func:`plot_lr_sensitivity`). ``settings`` picks settings by index (default: all). A setting
     with a diverged seed ends with a red x at the top of the axes, at the epoch it diverged.
-    Returns the matplotlib axes."""
+    Draws on ``ax`` (default: a new figure's axes)."""
     from .plotting import plt, set_figsize
 
     if not isinstance(result, SweepResult):
@@ -744,4 +747,3 @@ def plot_curves(result: SweepResult, metric: str = "val_loss", band="minmax", ax
     ax.set_title(result.label, fontsize="small")
     ax.grid(True, alpha=0.4)
     ax.legend(fontsize="x-small")
-    return ax
