@@ -37,7 +37,6 @@ A diverging configuration (its loss is no longer finite) is data: it is recorded
 from __future__ import annotations
 
 import itertools
-import math
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 

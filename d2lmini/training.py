@@ -877,8 +877,8 @@ def _build_model(model, num_features: int, num_classes: int, seed, dtype):
     elif isinstance(model, Net):
         net = model.to(dtype)
     elif isinstance(model, torch.nn.Module):
-        if seed is not None:
-            torch.manual_seed(int(seed))  # best effort: a module of one's own keeps its weights
+        if seed is not None:  # a module of one's own keeps its weights; this seeds its dropout etc.
+            torch.manual_seed(int(seed))
         return model.to(dtype)
     else:
         raise TypeError(f"model must be 'softmax', 'mlp', a Net (d2l.mlp(...)) or an nn.Module, got {model!r}")
