@@ -128,6 +128,27 @@ def test_softmax_regression_and_lr_schedule_equal_training_alone():
                                      model_fn=lambda: d2l.softmax_regression(4, 3), lr_schedule=schedule)
 
 
+@d2l.hyperparams(lr=(0.0, 1.0))
+def normalized_gd(x, g, state, lr=0.1, eps=1e-12):
+    """A rule that is not elementwise: the gradient divided by its Frobenius norm over the last
+    two axes (each configuration's matrix; a bias is a 1 x n matrix)."""
+    norm = np.sqrt((g * g).sum(axis=(-2, -1), keepdims=True))
+    return x - lr * g / (norm + eps)
+
+
+def test_a_matrix_rule_takes_the_per_parameter_path_and_equals_training_alone():
+    assert not sweeps._is_elementwise(normalized_gd) and sweeps._is_elementwise(rules.adam)
+    res = _check_sweep_against_single_runs(normalized_gd, [0.05, 0.2], {}, {"eps": [1e-12, 1e-3]})
+    assert res.rule == "normalized_gd"
+    # the batched rule saw (C, fan_in, fan_out) weights and (C, 1, n) biases: one norm per
+    # configuration and matrix, so every configuration moved by exactly lr per step and layer
+    res1 = sweeps.sweep(normalized_gd, lrs=[0.05, 0.2], seeds=[0], data=IRIS, model=iris_model(), num_epochs=1,
+                        batch_size=90, verbose=False)
+    for c, lr in enumerate([0.05, 0.2]):
+        for stacked, w0 in zip(res1.params, d2l.init_params((4, 6, 3), "torch", seed=0)):
+            assert np.linalg.norm(stacked[c] - w0) == pytest.approx(lr, rel=1e-9)
+
+
 def test_the_rule_trainer_is_the_sweeps_update():
     """train_classifier('adam', ...) and train_classifier(rule_trainer('adam'), ...) are one path."""
     h1, w1 = one_at_a_time("adam", {"lr": 1e-2}, IRIS, iris_model, 0, 2, 16)
