@@ -12,9 +12,10 @@ Modules, one per concern:
 * :mod:`d2lmini.objectives`  test functions with exact gradients and Hessians
 * :mod:`d2lmini.rules`       from-scratch update rules (NumPy), proven against torch.optim
 * :mod:`d2lmini.schedules`   learning-rate schedules, proven against torch.optim.lr_scheduler
-* :mod:`d2lmini.training`    ``train_2d`` and the minibatch training loops
+* :mod:`d2lmini.training`    ``train_2d``, the minibatch training loops, ``train_classifier``
+* :mod:`d2lmini.sweeps`      many configurations of a network trained at once (``sweep``)
 * :mod:`d2lmini.plotting`    ``show_trace``, ``show_trace_2d``, ``Animator``, figure settings
-* :mod:`d2lmini.data`        the airfoil data (download, checksum, cache) and loaders
+* :mod:`d2lmini.data`        the airfoil data (download, checksum, cache), Iris, digits, loaders
 * :mod:`d2lmini.utils`       ``Timer``, ``Accumulator`` and small tensor helpers
 * :mod:`d2lmini.explorers`   sliders over contour plots
 """
@@ -43,8 +44,13 @@ _register(
     "training",
     "train_2d", "train_ch7", "train_pytorch_ch7", "train_ch11", "train_concise_ch11",
     "sgd", "linreg", "squared_loss", "evaluate_loss",
+    "train_classifier", "softmax_regression", "mlp", "Net", "init_params", "rule_trainer",
+    "accuracy", "evaluate_accuracy",
 )
-_register("data", "get_data_ch7", "get_data_ch11", "load_array", "load_airfoil", "airfoil_path")
+_register("data", "get_data_ch7", "get_data_ch11", "load_array", "load_airfoil", "airfoil_path",
+          "get_data_iris", "get_data_digits", "load_data_iris", "load_data_digits",
+          "ClassificationData")
+_register("sweeps", "sweep", "SweepResult", "plot_lr_sensitivity", "plot_curves")
 _register(
     "utils",
     "Timer", "Accumulator", "reduce_sum", "reduce_mean", "size", "reshape", "matmul", "tensor",
@@ -58,6 +64,7 @@ _register("colab", "in_colab", "check_environment")
 
 _SUBMODULES = {
     "objectives", "rules", "schedules", "training", "plotting", "data", "utils", "explorers", "colab",
+    "sweeps",
 }
 
 

@@ -54,6 +54,12 @@ __all__ = [
     "get_data_ch7",
     "get_data_ch11",
     "load_array",
+    "ClassificationData",
+    "SPLITS",
+    "get_data_iris",
+    "get_data_digits",
+    "load_data_iris",
+    "load_data_digits",
 ]
 
 #: d2l's ``DATA_URL + 'airfoil_self_noise.dat'`` (``d2l/torch.py``, ``DATA_HUB['airfoil']``).
@@ -331,3 +337,297 @@ def get_data_ch11(batch_size: int = 10, n: int = 1500, data_dir: Optional[PathLi
     data = torch.from_numpy((data - data.mean(axis=0)) / data.std(axis=0))
     data_iter = load_array((data[:n, :-1], data[:n, -1]), batch_size, is_train=True)
     return data_iter, data.shape[1] - 1
+
+
+# --------------------------------------------------------------------------------------------
+# Classification data bundled with scikit-learn: Iris and digits (no download)
+
+#: The splits of a :class:`ClassificationData`, in order.
+SPLITS = ("train", "val", "test")
+
+_BUNDLED = {
+    # name: (file in sklearn/datasets/data, rows to skip, sklearn loader)
+    "iris": ("iris.csv", 1, "load_iris"),
+    "digits": ("digits.csv.gz", 0, "load_digits"),
+}
+
+
+def _bundled_arrays(name: str) -> Tuple[np.ndarray, np.ndarray, list, list]:
+    """``(X, y, feature_names, class_names)`` of scikit-learn's bundled data set ``name``.
+
+    The numbers are read straight from the file scikit-learn ships (``iris.csv``,
+    ``digits.csv.gz``): ``importlib.util.find_spec`` finds it without importing scikit-learn,
+    whose import (scipy included) takes seconds. If the file is not where it is expected, this
+    falls back to ``sklearn.datasets.load_iris()`` / ``load_digits()``; tests/test_data.py checks
+    that both give the same arrays.
+    """
+    import importlib.util  # noqa: PLC0415
+
+    filename, skip, loader = _BUNDLED[name]
+    X = y = None
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
+        raise ImportError(
+            f"the {name} data set comes with scikit-learn, which is not installed: "
+            "pip install scikit-learn"
+        )
+    for folder in spec.submodule_search_locations or []:
+        path = Path(folder) / "datasets" / "data" / filename
+        if path.is_file():
+            try:
+                table = np.loadtxt(path, delimiter=",", skiprows=skip)
+            except ValueError:  # pragma: no cover - a changed file format: use sklearn's reader
+                break
+            X, y = table[:, :-1], table[:, -1].astype(np.int64)
+            break
+    expected = {"iris": (150, 4), "digits": (1797, 64)}[name]
+    if X is None or X.shape != expected:  # pragma: no cover - depends on sklearn's layout
+        import sklearn.datasets  # noqa: PLC0415
+
+        bunch = getattr(sklearn.datasets, loader)()
+        X, y = np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target, dtype=np.int64)
+    if name == "iris":
+        features = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+        classes = ["setosa", "versicolor", "virginica"]
+    else:
+        features = [f"pixel_{r}_{c}" for r in range(8) for c in range(8)]
+        classes = [str(k) for k in range(10)]
+    return X, y, features, classes
+
+
+def _check_fractions(fractions: object) -> Tuple[float, float, float]:
+    how = ("fractions must be three numbers (train, validation, test) that are >= 0 and sum to 1, "
+           "with train and validation > 0, for example (0.6, 0.2, 0.2)")
+    try:
+        values = tuple(float(f) for f in fractions)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise TypeError(f"{how}; got {fractions!r}") from None
+    if len(values) != 3:
+        raise ValueError(f"{how}; got {len(values)} numbers: {fractions!r}")
+    f_train, f_val, f_test = values
+    if not all(np.isfinite(values)) or min(values) < 0 or f_train <= 0 or f_val <= 0:
+        raise ValueError(f"{how}; got {fractions!r}")
+    if abs(sum(values) - 1.0) > 1e-6:
+        raise ValueError(f"{how}; got {fractions!r}, which sums to {sum(values):g}")
+    return f_train, f_val, f_test
+
+
+def _largest_remainder(weights: np.ndarray, total: int, cap: np.ndarray) -> np.ndarray:
+    """Integers proportional to ``weights`` that sum to ``total``, each at most ``cap``."""
+    exact = weights / weights.sum() * total
+    counts = np.minimum(np.floor(exact).astype(int), cap)
+    remainder = exact - counts
+    while counts.sum() < total:
+        room = counts < cap
+        k = int(np.argmax(np.where(room, remainder, -np.inf)))
+        counts[k] += 1
+        remainder[k] = -np.inf
+    return counts
+
+
+def _stratified_split(y: np.ndarray, fractions: Tuple[float, float, float], seed: int
+                      ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index arrays (sorted) of a train/validation/test split with the class proportions kept.
+
+    The validation and test sizes are ``round(n * fraction)``; each class contributes in
+    proportion to its size (largest remainders), its members drawn at random with ``seed``.
+    """
+    n = len(y)
+    n_test = int(round(n * fractions[2]))
+    n_val = int(round(n * fractions[1]))
+    classes, counts = np.unique(y, return_counts=True)
+    test_k = _largest_remainder(counts.astype(float), n_test, counts)
+    val_k = _largest_remainder(counts.astype(float), n_val, counts - test_k)
+    rng = np.random.default_rng(seed)
+    parts: Tuple[list, list, list] = ([], [], [])
+    for c, k_test, k_val in zip(classes, test_k, val_k):
+        members = rng.permutation(np.flatnonzero(y == c))
+        parts[2].append(members[:k_test])
+        parts[1].append(members[k_test:k_test + k_val])
+        parts[0].append(members[k_test + k_val:])
+    return tuple(np.sort(np.concatenate(p)) for p in parts)  # type: ignore[return-value]
+
+
+def _torch_dtype(dtype: object) -> "torch.dtype":
+    import torch  # noqa: PLC0415
+
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype) and dtype.is_floating_point:
+        return dtype
+    aliases = {"float32": torch.float32, "float64": torch.float64, np.float32: torch.float32,
+               np.float64: torch.float64, float: torch.float64}
+    try:
+        if dtype in aliases:
+            return aliases[dtype]  # type: ignore[index]
+    except TypeError:
+        pass
+    raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+
+
+class ClassificationData:
+    """A classification data set split into train, validation and test parts.
+
+    Made by :func:`get_data_iris` and :func:`get_data_digits`. The split is stratified (each
+    part has the class proportions of the whole set) and fixed by ``seed``; the features are
+    standardised with the mean and standard deviation of the *training* part only (features
+    that are constant there, like the border pixels of the digits, are only centred), so no
+    information from the validation or test examples leaks into training.
+
+    Attributes: ``name``, ``num_features``, ``num_classes``, ``feature_names``, ``class_names``,
+    ``sizes`` (``{'train': n, 'val': n, 'test': n}``), ``mean`` and ``scale`` (the training
+    statistics, NumPy arrays), ``seed``, ``fractions``, ``dtype``.
+
+    Get the tensors of a part with ``data.train``, ``data.val``, ``data.test`` (each a pair
+    ``(X, y)``: ``X`` of shape ``(n, num_features)`` in ``dtype``, ``y`` int64 class indices)
+    or ``data.split("val")``; DataLoaders with :meth:`loaders`::
+
+        data = d2l.get_data_digits(seed=0)
+        X, y = data.train                       # all training examples (for batched training)
+        train_iter, val_iter, test_iter = data.loaders(batch_size=32)
+    """
+
+    def __init__(self, name: str, X: np.ndarray, y: np.ndarray, feature_names: list,
+                 class_names: list, fractions: Tuple[float, float, float], seed: int,
+                 standardize: bool, dtype: "torch.dtype"):
+        self.name = name
+        self.feature_names = list(feature_names)
+        self.class_names = list(class_names)
+        self.num_features = X.shape[1]
+        self.num_classes = len(class_names)
+        self.fractions = fractions
+        self.seed = seed
+        self.dtype = dtype
+        index = dict(zip(SPLITS, _stratified_split(y, fractions, seed)))
+        for part, idx in index.items():
+            if part != "test" and len(np.unique(y[idx])) < self.num_classes:
+                raise ValueError(
+                    f"fractions={fractions!r} leave the {part} part of the {name} data with "
+                    f"{len(idx)} examples, too few to hold each of its {self.num_classes} "
+                    "classes; give that part a larger fraction"
+                )
+        self.index = index
+        train = X[index["train"]]
+        if standardize:
+            self.mean = train.mean(axis=0)
+            std = train.std(axis=0)
+            self.scale = np.where(std > 0, std, 1.0)
+        else:
+            self.mean = np.zeros(X.shape[1])
+            self.scale = np.ones(X.shape[1])
+        self._X = (X - self.mean) / self.scale
+        self._y = y
+
+    @property
+    def sizes(self) -> dict:
+        return {part: len(idx) for part, idx in self.index.items()}
+
+    def split(self, part: str = "train", dtype: object = None) -> Tuple["torch.Tensor", "torch.Tensor"]:
+        """The tensors ``(X, y)`` of one part: ``'train'``, ``'val'`` or ``'test'``."""
+        import torch  # noqa: PLC0415
+
+        if not isinstance(part, str) or part not in SPLITS:
+            raise ValueError(f"unknown split {part!r}; choose one of {', '.join(map(repr, SPLITS))}")
+        dt = self.dtype if dtype is None else _torch_dtype(dtype)
+        idx = self.index[part]
+        return (torch.tensor(self._X[idx], dtype=dt), torch.tensor(self._y[idx], dtype=torch.int64))
+
+    def __getitem__(self, part: str) -> Tuple["torch.Tensor", "torch.Tensor"]:
+        return self.split(part)
+
+    @property
+    def train(self) -> Tuple["torch.Tensor", "torch.Tensor"]:
+        return self.split("train")
+
+    @property
+    def val(self) -> Tuple["torch.Tensor", "torch.Tensor"]:
+        return self.split("val")
+
+    @property
+    def test(self) -> Tuple["torch.Tensor", "torch.Tensor"]:
+        return self.split("test")
+
+    def loaders(self, batch_size: int) -> Tuple["DataLoader", "DataLoader", "DataLoader"]:
+        """``(train_iter, val_iter, test_iter)``: DataLoaders in d2l's manner.
+
+        The training loader shuffles (with a generator seeded by ``seed``, so a fresh set of
+        loaders gives the same order); the validation and test loaders do not.
+        """
+        import torch  # noqa: PLC0415
+        from torch.utils import data as tdata  # noqa: PLC0415
+
+        batch_size = _check_positive_int("batch_size", batch_size)
+        out = []
+        for part in SPLITS:
+            dataset = tdata.TensorDataset(*self.split(part))
+            if part == "train":
+                gen = torch.Generator().manual_seed(self.seed)
+                out.append(tdata.DataLoader(dataset, batch_size, shuffle=True, generator=gen))
+            else:
+                out.append(tdata.DataLoader(dataset, batch_size, shuffle=False))
+        return tuple(out)  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k} {v}" for k, v in self.sizes.items())
+        return (f"<{self.name}: {self.num_features} features, {self.num_classes} classes; "
+                f"{sizes}; seed {self.seed}>")
+
+
+def _get_data(name: str, fractions, seed, standardize, dtype) -> ClassificationData:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    fractions = _check_fractions(fractions)
+    dt = _torch_dtype(dtype)
+    X, y, features, classes = _bundled_arrays(name)
+    return ClassificationData(name, X, y, features, classes, fractions, int(seed),
+                              bool(standardize), dt)
+
+
+def get_data_iris(fractions: Sequence[float] = (0.6, 0.2, 0.2), seed: int = 0, *,
+                  standardize: bool = True, dtype: object = None) -> ClassificationData:
+    """Fisher's Iris data (150 flowers, 4 measurements, 3 species), split and standardised.
+
+    Returns a :class:`ClassificationData`: ``data.train``, ``data.val``, ``data.test`` are
+    ``(X, y)`` tensors, ``data.loaders(batch_size)`` gives DataLoaders. ``fractions`` are the
+    (train, validation, test) shares (stratified, fixed by ``seed``; the default gives 90/30/30
+    examples); the features are standardised with the training part's statistics.
+    ``dtype`` is ``torch.float32`` (default, as d2l) or ``torch.float64``. Bundled with
+    scikit-learn: no download.
+    """
+    return _get_data("iris", fractions, seed, standardize, dtype)
+
+
+def get_data_digits(fractions: Sequence[float] = (0.6, 0.2, 0.2), seed: int = 0, *,
+                    standardize: bool = True, dtype: object = None) -> ClassificationData:
+    """The UCI handwritten digits (1797 images of 8 x 8 pixels, 10 classes), split and scaled.
+
+    Like :func:`get_data_iris`; the default split has 1079/359/359 examples. Each pixel
+    (0 to 16) is standardised with the training part's mean and standard deviation.
+    Bundled with scikit-learn: no download.
+    """
+    return _get_data("digits", fractions, seed, standardize, dtype)
+
+
+def load_data_iris(batch_size: int = 16, fractions: Sequence[float] = (0.6, 0.2, 0.2),
+                   seed: int = 0, *, standardize: bool = True, dtype: object = None
+                   ) -> Tuple["DataLoader", "DataLoader", "DataLoader"]:
+    """``(train_iter, val_iter, test_iter)`` over the Iris data, in d2l's manner.
+
+    The same split and scaling as :func:`get_data_iris` (which also gives the raw tensors);
+    the training loader shuffles, the others do not::
+
+        train_iter, val_iter, test_iter = d2l.load_data_iris(batch_size=16)
+    """
+    batch_size = _check_positive_int("batch_size", batch_size)
+    return get_data_iris(fractions, seed, standardize=standardize, dtype=dtype).loaders(batch_size)
+
+
+def load_data_digits(batch_size: int = 32, fractions: Sequence[float] = (0.6, 0.2, 0.2),
+                     seed: int = 0, *, standardize: bool = True, dtype: object = None
+                     ) -> Tuple["DataLoader", "DataLoader", "DataLoader"]:
+    """``(train_iter, val_iter, test_iter)`` over the digits data, in d2l's manner.
+
+    The same split and scaling as :func:`get_data_digits` (which also gives the raw tensors).
+    """
+    batch_size = _check_positive_int("batch_size", batch_size)
+    return get_data_digits(fractions, seed, standardize=standardize, dtype=dtype).loaders(batch_size)

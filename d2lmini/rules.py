@@ -11,6 +11,22 @@ A *rule* is a plain function::
 * every hyperparameter is a keyword argument with a default.
 * the rule returns the new point as a new array.
 
+Array hyperparameters (batched sweeps): every numeric hyperparameter may also be a NumPy array
+that broadcasts against ``x``, one value per configuration. :mod:`d2lmini.sweeps` stacks C
+configurations of a network into parameters of shape ``(C, fan_in, fan_out)`` (biases
+``(C, 1, n)``) and passes, say, ``lr`` as an array of shape ``(C, 1, 1)``; every entry is checked
+as a scalar would be, and the rule's arithmetic then runs for all C configurations at once, giving
+for each exactly what the scalar call gives. So the math of a rule lives here once, for single
+runs and sweeps alike. The rules follow two conventions for this:
+
+* no Python ``if`` on a hyperparameter's value inside the math (an array has no single truth
+  value): such branches are either arithmetic that is exact in the special case (``g + 0 * x``
+  is ``g``) or an ``np.any`` test with ``np.where`` picking, per entry, what the scalar branch
+  would have computed (:func:`_select`);
+* a rule that is not elementwise (one that factors or orthogonalises a matrix) acts on the last
+  two axes, so the leading axes are configurations. Boolean switches (``nesterov``, ``amsgrad``,
+  ...) stay plain ``True``/``False``: one sweep per value.
+
 Sliders: an explorer builds one slider per numeric keyword hyperparameter and one checkbox per
 boolean one. The range of each comes from ``rule.ranges`` (set with :func:`hyperparams`) or, for
 an undecorated function, from :data:`DEFAULT_RANGES` by name. So a chapter can hand its own
@@ -174,8 +190,31 @@ def hyperparameters_of(rule: Callable) -> Dict[str, Tuple[Any, Optional[Range]]]
     return out
 
 
-def check_lr(lr: float, name: str = "lr") -> float:
-    """Reject a negative or non-finite learning rate with a message that says what to do."""
+def _hp_array(name: str, value: Any) -> Optional[np.ndarray]:
+    """``value`` as a float64 array if it is a NumPy array with at least one axis, else None.
+
+    Array hyperparameters hold one value per configuration of a batched sweep; see the module
+    docstring. A 0-d array counts as a number.
+    """
+    if not (isinstance(value, np.ndarray) and value.ndim > 0):
+        return None
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+
+
+def check_lr(lr: Union[float, np.ndarray], name: str = "lr") -> Union[float, np.ndarray]:
+    """Reject a negative or non-finite learning rate with a message that says what to do.
+
+    A number comes back as a float; a NumPy array (one lr per configuration) is checked entry by
+    entry and comes back as a float64 array.
+    """
+    arr = _hp_array(name, lr)
+    if arr is not None:
+        if not np.all(np.isfinite(arr) & (arr >= 0)):
+            raise ValueError(f"{name} must be a finite number >= 0 in every entry, got {lr!r}")
+        return arr
     try:
         value = float(lr)
     except (TypeError, ValueError):
@@ -189,26 +228,71 @@ def check_lr(lr: float, name: str = "lr") -> float:
 # Checks shared by the rules
 
 
-def _number(name: str, value: Any) -> float:
+# Each accepts a number (returned as a float) or a NumPy array of them (every entry checked, the
+# array returned as float64): see "Array hyperparameters" in the module docstring.
+
+
+def _number(name: str, value: Any) -> Union[float, np.ndarray]:
+    arr = _hp_array(name, value)
+    if arr is not None:
+        return arr
     try:
         return float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number, got {value!r}") from None
 
 
-def _check_unit(name: str, value: Any, closed: bool = False) -> float:
-    """``value`` in [0, 1), or in [0, 1] when ``closed``."""
+def _check_unit(name: str, value: Any, closed: bool = False) -> Union[float, np.ndarray]:
+    """``value`` in [0, 1), or in [0, 1] when ``closed`` (every entry of an array)."""
     v = _number(name, value)
-    if not (0.0 <= v <= 1.0 if closed else 0.0 <= v < 1.0):
-        raise ValueError(f"{name} must be in [0, 1{']' if closed else ')'}, got {value!r}")
+    if isinstance(v, float):  # plain Python for a number: the explorers call rules 100s of times
+        ok = 0.0 <= v <= 1.0 if closed else 0.0 <= v < 1.0
+    else:
+        ok = bool(np.all((0.0 <= v) & ((v <= 1.0) if closed else (v < 1.0))))
+    if not ok:
+        every = "" if isinstance(v, float) else " in every entry"
+        raise ValueError(f"{name} must be in [0, 1{']' if closed else ')'}{every}, got {value!r}")
     return v
 
 
-def _check_nonneg(name: str, value: Any) -> float:
+def _check_nonneg(name: str, value: Any) -> Union[float, np.ndarray]:
     v = _number(name, value)
-    if not (math.isfinite(v) and v >= 0.0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if isinstance(v, float):
+        ok = math.isfinite(v) and v >= 0.0
+    else:
+        ok = bool(np.all(np.isfinite(v) & (v >= 0.0)))
+    if not ok:
+        every = "" if isinstance(v, float) else " in every entry"
+        raise ValueError(f"{name} must be a finite number >= 0{every}, got {value!r}")
     return v
+
+
+def _any(cond: Any) -> bool:
+    """``cond`` for a Python bool (a scalar hyperparameter), ``np.any(cond)`` for an array."""
+    return cond if isinstance(cond, bool) else bool(np.any(cond))
+
+
+def _scalar(name: str, value: Any) -> Any:
+    """Refuse an array where only one number makes sense (clipping thresholds, Newton's damping
+    with a matrix Hessian)."""
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        raise TypeError(f"{name} must be a single number here, got an array of shape {value.shape}")
+    return value
+
+
+def _select(cond: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a`` where ``cond`` holds, else ``b``: the array form of ``a if cond else b``.
+
+    With a scalar ``cond`` (or one that holds everywhere) this is ``a`` itself, bit for bit, so
+    the scalar behaviour of a rule does not change.
+    """
+    if isinstance(cond, bool):
+        return a if cond else b
+    if np.all(cond):
+        return a
+    if not np.any(cond):
+        return b
+    return np.where(cond, a, b)
 
 
 def _prepare(x: Any, g: Any, state: Any, shapes: Optional[Dict[str, tuple]] = None
@@ -235,10 +319,15 @@ def _prepare(x: Any, g: Any, state: Any, shapes: Optional[Dict[str, tuple]] = No
 
 
 def _check_interval(name: str, value: Any, low: float = -math.inf, high: float = math.inf, *,
-                    low_open: bool = False, high_open: bool = False) -> float:
-    """A finite number in the interval from ``low`` to ``high`` (closed ends unless ``*_open``)."""
+                    low_open: bool = False, high_open: bool = False) -> Union[float, np.ndarray]:
+    """A finite number in the interval from ``low`` to ``high`` (closed ends unless ``*_open``);
+    an array is checked entry by entry."""
     v = _number(name, value)
-    ok = math.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    if isinstance(v, float):
+        ok = math.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    else:
+        ok = bool(np.all(np.isfinite(v) & ((v > low) if low_open else (v >= low))
+                         & ((v < high) if high_open else (v <= high))))
     if not ok:
         if high == math.inf:
             what = f"> {low}" if low_open else f">= {low}"
@@ -250,17 +339,21 @@ def _check_interval(name: str, value: Any, low: float = -math.inf, high: float =
     return v
 
 
-def _check_int(name: str, value: Any, low: int = 0, high: Optional[int] = None) -> int:
-    """A whole number (an int, or a float with no fraction) with low <= value (< high)."""
+def _check_int(name: str, value: Any, low: int = 0, high: Optional[int] = None
+               ) -> Union[int, np.ndarray]:
+    """A whole number (an int, or a float with no fraction) with low <= value (< high); an
+    array (one value per configuration) is checked entry by entry and returned as float64."""
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a whole number, got {value!r}")
     v = _number(name, value)
-    if not (math.isfinite(v) and v == int(v)):
-        raise TypeError(f"{name} must be a whole number, got {value!r}")
-    if v < low or (high is not None and v >= high):
+    every = "" if isinstance(v, float) else " in every entry"
+    arr = np.asarray(v)
+    if not bool(np.all(np.isfinite(arr) & (arr == np.round(arr)))):
+        raise TypeError(f"{name} must be a whole number{every}, got {value!r}")
+    if bool(np.any(arr < low)) or (high is not None and bool(np.any(arr >= high))):
         bound = f">= {low}" if high is None else f"in {low}..{high - 1}"
-        raise ValueError(f"{name} must be a whole number {bound}, got {value!r}")
-    return int(v)
+        raise ValueError(f"{name} must be a whole number {bound}{every}, got {value!r}")
+    return int(v) if isinstance(v, float) else v
 
 
 def _lerp(a, b, w):
@@ -326,18 +419,19 @@ def sgd(x, g, state, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weigh
     momentum = _check_unit("momentum", momentum)
     dampening = _check_unit("dampening", dampening, closed=True)
     weight_decay = _check_nonneg("weight_decay", weight_decay)
-    if nesterov and (momentum <= 0 or dampening != 0):
+    if nesterov and (_any(momentum <= 0) or _any(dampening != 0)):
         raise ValueError("nesterov=True requires momentum > 0 and dampening = 0 (as torch.optim.SGD)")
     if maximize:
         g = -g
-    if weight_decay != 0:
+    if _any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
         g = g + weight_decay * x
-    if momentum != 0:
+    if _any(momentum != 0):
         if "v" not in state:
             state["v"] = g.copy()
         else:
             state["v"] = momentum * state["v"] + (1 - dampening) * g
-        g = g + momentum * state["v"] if nesterov else state["v"]
+        # torch ignores the buffer (and dampening) when momentum = 0: so do entries with mu = 0
+        g = _select(momentum != 0, g + momentum * state["v"] if nesterov else state["v"], g)
     return x - lr * g
 
 
@@ -439,7 +533,7 @@ def adagrad(x, g, state, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumu
     t = _step(state)
     if maximize:
         g = -g
-    if weight_decay != 0:
+    if _any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
         g = g + weight_decay * x
     state["s"] = _buffer(state, "s", x, fill=s0) + g * g
     clr = lr / (1 + (t - 1) * lr_decay)
@@ -470,7 +564,7 @@ def rmsprop(x, g, state, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, moment
     mu = _check_unit("momentum", momentum)
     if maximize:
         g = -g
-    if weight_decay != 0:
+    if _any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
         g = g + weight_decay * x
     state["s"] = alpha * _buffer(state, "s", x) + (1 - alpha) * g * g
     s = state["s"]
@@ -478,9 +572,10 @@ def rmsprop(x, g, state, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, moment
         state["m"] = alpha * _buffer(state, "m", x) + (1 - alpha) * g
         s = s - state["m"] ** 2
     denom = np.sqrt(s + eps) if eps_inside else np.sqrt(s) + eps
-    if mu > 0:
+    if _any(mu > 0):
         state["b"] = mu * _buffer(state, "b", x) + g / denom
-        return x - lr * state["b"]
+        # entries with mu = 0 take torch's momentum-free step (lr * g / d, rounded as torch does)
+        return _select(mu > 0, x - lr * state["b"], x - lr * g / denom)
     return x - lr * g / denom
 
 
@@ -504,7 +599,7 @@ def adadelta(x, g, state, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=
     weight_decay = _check_nonneg("weight_decay", weight_decay)
     if maximize:
         g = -g
-    if weight_decay != 0:
+    if _any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
         g = g + weight_decay * x
     state["s"] = rho * _buffer(state, "s", x) + (1 - rho) * g * g
     u = _buffer(state, "u", x)
@@ -539,7 +634,7 @@ def adam(x, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.
     t = _step(state)
     if maximize:
         g = -g
-    if weight_decay != 0:
+    if _any(weight_decay != 0):  # x (1 - lr 0) is x and g + 0 x is g: exact without decay
         if decoupled_weight_decay:
             x = x * (1 - lr * weight_decay)
         else:
@@ -1062,6 +1157,7 @@ def newton(x, g, state, lr=1.0, hess=None, damping=0.0, abs_eigs=False):
             h = abs(H) if abs_eigs else H
             return x - lr * g / (h + damping)
         n = x.size
+        _scalar("damping", damping)
         if H.shape != (n, n):
             raise ValueError(f"hess must have shape ({n}, {n}) for x of shape {x.shape}, got {H.shape}")
         try:
@@ -1093,8 +1189,8 @@ def clip_grad_norm(grads, max_norm, norm_type=2.0):
 
     Returns ``(clipped_list, total_norm)``. ``norm_type`` may be ``float("inf")`` (max |g|).
     """
-    max_norm = _check_nonneg("max_norm", max_norm)
-    p = _number("norm_type", norm_type)
+    max_norm = _check_nonneg("max_norm", _scalar("max_norm", max_norm))
+    p = _number("norm_type", _scalar("norm_type", norm_type))
     if not p >= 0:
         raise ValueError(f"norm_type must be >= 0 or inf, got {norm_type!r}")
     grads = _as_list(grads)
@@ -1111,7 +1207,7 @@ def clip_grad_value(grads, clip_value):
 
     Unlike norm clipping this changes the direction of the gradient. Returns a list of new arrays.
     """
-    c = _check_nonneg("clip_value", clip_value)
+    c = _check_nonneg("clip_value", _scalar("clip_value", clip_value))
     return [np.clip(gr, -c, c) for gr in _as_list(grads)]
 
 

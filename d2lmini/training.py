@@ -6,6 +6,9 @@
   data (prints ``loss: 0.243675, 0.049749 sec per epoch``).
 * ``train_ch11`` / ``train_concise_ch11``: d2l-en's loops (prints ``loss: 0.243, 0.012 sec/epoch``).
 * ``sgd``, ``linreg``, ``squared_loss``, ``evaluate_loss``.
+* ``train_classifier``: minibatch training of a classifier (Iris, digits) with a from-scratch
+  trainer, a d2lmini rule or a ``torch.optim`` class; reports train/validation loss and
+  validation accuracy per epoch, live or quiet; the models ``softmax_regression`` and ``mlp``.
 
 torch is imported inside the functions that need it, never at module import.
 """
@@ -28,6 +31,20 @@ __all__ = [
     "linreg",
     "squared_loss",
     "evaluate_loss",
+    "train_classifier",
+    "softmax_regression",
+    "mlp",
+    "init_params",
+    "seed_streams",
+    "rule_trainer",
+    "resolve_rule",
+    "one_thread",
+    "classification_tensors",
+    "accuracy",
+    "evaluate_accuracy",
+    "ACTIVATIONS",
+    "INITS",
+    "METRICS",
 ]
 
 
@@ -489,3 +506,679 @@ def train_concise_ch11(trainer_fn: Callable, hyperparams: Dict[str, Any], data_i
     last = animator.Y[0][-1] if animator.Y else float("nan")
     print(f"loss: {last:.3f}, {timer.sum() / num_epochs:.3f} sec/epoch")
     animator.show()
+
+
+# ---------------------------------------------------------------------------------------------
+# Classifiers: models, the rule trainer and train_classifier
+
+#: Activations a :class:`Net` may use between its layers.
+ACTIVATIONS = ("relu", "sigmoid", "tanh")
+#: Initialisations of :func:`init_params`.
+INITS = ("torch", "normal", "he")
+
+
+def seed_streams(seed: int) -> Tuple[np.random.Generator, np.random.Generator]:
+    """Two independent NumPy generators from one seed: ``(init_rng, order_rng)``.
+
+    The first draws a network's initial weights, the second the minibatch order (one
+    permutation of the training examples per epoch). Both :func:`train_classifier` and
+    :func:`d2lmini.sweeps.sweep` use them, so a configuration with seed ``s`` starts from the same
+    weights and sees the same minibatches in both. Being separate streams, changing the number
+    of epochs does not change the initialisation, and two runs that differ only in the learning
+    rate share both (a paired comparison).
+    """
+    init_ss, order_ss = np.random.SeedSequence(int(seed)).spawn(2)
+    return np.random.default_rng(init_ss), np.random.default_rng(order_ss)
+
+
+def _check_sizes(sizes: Sequence[int]) -> Tuple[int, ...]:
+    try:
+        out = tuple(int(s) for s in sizes)
+    except (TypeError, ValueError):
+        raise TypeError(f"sizes must be a sequence of layer widths such as (64, 32, 10), got {sizes!r}") from None
+    if len(out) < 2 or min(out) < 1 or any(float(a) != b for a, b in zip(sizes, out)):
+        raise ValueError(f"sizes must be two or more positive ints (inputs, hidden..., outputs), got {sizes!r}")
+    return out
+
+
+def init_params(sizes: Sequence[int], init: str = "torch", seed: int = 0) -> List[np.ndarray]:
+    """The initial parameters ``[W1, b1, W2, b2, ...]`` of a :class:`Net`, as float64 arrays.
+
+    ``W`` has shape ``(fan_in, fan_out)`` (as d2l's from-scratch ``w``; ``X @ W + b``), ``b``
+    shape ``(fan_out,)``. Drawn layer by layer, W before b, from the first stream of
+    :func:`seed_streams` (``seed``):
+
+    * ``"torch"``: W and b uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)], the distribution of
+      ``nn.Linear``'s default initialisation (seed 004's ``FeedForward`` used it);
+    * ``"normal"``: W ~ N(0, 0.01^2), b = 0 (d2l's softmax regression and ``train_ch11``);
+    * ``"he"``: W ~ N(0, 2 / fan_in), b = 0 (He et al. 2015, for ReLU networks).
+    """
+    sizes = _check_sizes(sizes)
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}, got {init!r}")
+    rng = seed_streams(seed)[0]
+    out: List[np.ndarray] = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        if init == "torch":
+            bound = 1.0 / math.sqrt(fan_in)
+            W = rng.uniform(-bound, bound, size=(fan_in, fan_out))
+            b = rng.uniform(-bound, bound, size=fan_out)
+        elif init == "normal":
+            W = rng.normal(0.0, 0.01, size=(fan_in, fan_out))
+            b = np.zeros(fan_out)
+        else:
+            W = rng.normal(0.0, math.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+            b = np.zeros(fan_out)
+        out += [W, b]
+    return out
+
+
+def activation_fn(name: str) -> Callable:
+    """The torch function of an activation name in :data:`ACTIVATIONS`."""
+    import torch
+
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}, got {name!r}")
+    return {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}[name]
+
+
+_NET_CLASS: Dict[str, type] = {}
+
+
+def _net_class() -> type:
+    """The :class:`Net` class, built on first use so that importing this module needs no torch."""
+    if "Net" in _NET_CLASS:
+        return _NET_CLASS["Net"]
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        """A fully connected classifier: ``X @ W1 + b1 -> activation -> ... -> X @ Wk + bk``.
+
+        The output is the logits (no softmax: ``F.cross_entropy`` applies it). Parameters are
+        ``W1, b1, W2, b2, ...`` in that order (``net.parameters()``), ``W`` of shape
+        ``(fan_in, fan_out)`` as in d2l's from-scratch code. Build one with
+        :func:`softmax_regression` or :func:`mlp`; ``net.reset_parameters(seed)`` draws the
+        initial weights of :func:`init_params` again. ``net.sizes``, ``net.activation`` and
+        ``net.init`` describe the architecture (a sweep trains many copies of it at once).
+        """
+
+        def __init__(self, sizes, activation="relu", init="torch", seed=0, dtype=torch.float64):
+            super().__init__()
+            self.sizes = _check_sizes(sizes)
+            activation_fn(activation)
+            if init not in INITS:
+                raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}, got {init!r}")
+            self.activation, self.init = activation, init
+            for i, (a, b) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+                self.register_parameter(f"W{i}", nn.Parameter(torch.empty(a, b, dtype=dtype)))
+                self.register_parameter(f"b{i}", nn.Parameter(torch.empty(b, dtype=dtype)))
+            self.reset_parameters(seed)
+
+        @property
+        def layers(self):
+            """``[(W1, b1), (W2, b2), ...]``."""
+            ps = list(self.parameters())
+            return list(zip(ps[0::2], ps[1::2]))
+
+        def reset_parameters(self, seed=0):
+            """Set the weights to :func:`init_params` ``(sizes, init, seed)``."""
+            with torch.no_grad():
+                for p, value in zip(self.parameters(), init_params(self.sizes, self.init, seed)):
+                    p.copy_(torch.from_numpy(value))
+            return self
+
+        def forward(self, X):
+            act = activation_fn(self.activation)
+            layers = self.layers
+            H = X.to(layers[0][0].dtype)
+            for i, (W, b) in enumerate(layers):
+                H = H @ W + b
+                if i < len(layers) - 1:
+                    H = act(H)
+            return H
+
+        def extra_repr(self):
+            return f"{'-'.join(map(str, self.sizes))}, activation={self.activation!r}, init={self.init!r}"
+
+    Net.__module__ = __name__
+    _NET_CLASS["Net"] = Net
+    return Net
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Net":
+        return _net_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def softmax_regression(num_inputs: int, num_outputs: int, *, seed: int = 0, dtype=None):
+    """Softmax regression as a :class:`Net`: logits ``X @ W + b`` (one layer, no hidden units).
+
+    d2l's initialisation: ``W ~ N(0, 0.01^2)``, ``b = 0`` (``init='normal'``). This is the
+    model of seed 004's ``train``, whose ``d2l.linreg(X, w, b)`` computes the same logits.
+    ``dtype`` defaults to ``torch.float64``.
+    """
+    import torch
+
+    return _net_class()((num_inputs, num_outputs), activation="relu", init="normal", seed=seed,
+                        dtype=dtype or torch.float64)
+
+
+def mlp(num_inputs: int, num_hiddens: "int | Sequence[int]", num_outputs: int, *,
+        activation: str = "relu", init: str = "torch", seed: int = 0, dtype=None):
+    """A multilayer perceptron as a :class:`Net`.
+
+    ``num_hiddens`` is the width of the hidden layer (or a sequence of widths for several).
+    The initialisation is that of ``nn.Linear`` (``init='torch'``: uniform in
+    ``[-1/sqrt(fan_in), 1/sqrt(fan_in)]``); ``init='he'`` gives He's ``N(0, 2/fan_in)``.
+    The course uses two::
+
+        d2l.mlp(4, 6, 3, activation="sigmoid")   # seed 004's FeedForward, for Iris
+        d2l.mlp(64, 32, 10)                       # a ReLU network for the digits
+    """
+    import torch
+
+    hidden = [num_hiddens] if isinstance(num_hiddens, (int, np.integer)) else list(num_hiddens)
+    return _net_class()((num_inputs, *hidden, num_outputs), activation=activation, init=init,
+                        seed=seed, dtype=dtype or torch.float64)
+
+
+def accuracy(y_hat, y) -> float:
+    """The number of correct predictions (d2l-en): ``y_hat`` logits or probabilities, ``y`` labels."""
+    if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:
+        y_hat = y_hat.argmax(axis=1)
+    cmp = y_hat.type(y.dtype) == y
+    return float(cmp.type(y.dtype).sum())
+
+
+def evaluate_accuracy(net: Callable, data_iter) -> float:
+    """The fraction of correct predictions of ``net`` over ``data_iter`` (d2l-en)."""
+    import torch
+
+    from .utils import Accumulator
+
+    if isinstance(net, torch.nn.Module):
+        net.eval()
+    metric = Accumulator(2)
+    with torch.no_grad():
+        for X, y in data_iter:
+            metric.add(accuracy(net(X), y), y.numel())
+    return metric[0] / metric[1]
+
+
+# --- optimizers of three kinds --------------------------------------------------------------
+
+
+#: Rules of d2lmini.rules that are not in its explorer registry RULES but train networks too.
+_EXTRA_RULES = ("sgd", "momentum_sutskever", "momentum_ema")
+
+
+def resolve_rule(rule: "str | Callable") -> Callable:
+    """The rule function for a name: any in ``d2lmini.rules.RULES`` or ``'sgd'``,
+    ``'momentum_sutskever'``, ``'momentum_ema'``; a function passes through. Newton's method
+    needs a Hessian, which a network's loop does not have: it is refused here."""
+    from . import rules
+
+    if isinstance(rule, str) and rule not in rules.RULES and rule in _EXTRA_RULES:
+        fn = getattr(rules, rule)
+    else:
+        try:
+            fn = rules.get_rule(rule)
+        except ValueError:
+            names = [n for n in rules.RULES if n != "newton"] + list(_EXTRA_RULES)
+            raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(names)}") from None
+    if fn is rules.newton:
+        raise ValueError("newton needs the Hessian, which a network's loop does not provide; "
+                         "use another rule")
+    return fn
+
+
+def _as_matrix_view(p) -> np.ndarray:
+    """A NumPy view of a tensor's data, 1-D tensors as ``(1, n)`` (see :func:`rule_trainer`)."""
+    a = p.detach().numpy()
+    return a.reshape(1, -1) if a.ndim == 1 else a
+
+
+def rule_trainer(rule: "str | Callable") -> Callable:
+    """A d2l trainer ``trainer(params, states, hyperparams)`` that applies a d2lmini rule.
+
+    ``rule`` is a name in :data:`d2lmini.rules.RULES` or a rule function ``rule(x, g, state,
+    **hp)``. For each parameter ``p`` the trainer calls ``rule(x, g, state, **hyperparams)`` on
+    zero-copy float64 NumPy views ``x`` of ``p`` and ``g`` of ``p.grad`` and writes the result
+    back into ``p``; ``states`` is a list with one dict per parameter (start with
+    ``[{} for p in params]``). A 1-D parameter (a bias) is passed as a ``1 x n`` matrix, as the
+    batched sweep passes its ``(C, 1, n)`` biases, so a rule that acts on the last two axes treats
+    it the same way in both. So ``train_classifier(rule_trainer('adam'), {'lr': 1e-3}, ...)``
+    runs the very code a sweep runs, one configuration at a time.
+    """
+    fn = resolve_rule(rule)
+
+    def trainer(params, states, hyperparams):
+        with np.errstate(all="ignore"):  # a diverging run is data: inf/nan, no warnings
+            for p, state in zip(params, states):
+                if p.grad is None:
+                    raise ValueError("a parameter has no gradient: call loss.backward() first")
+                x = _as_matrix_view(p)
+                g = _as_matrix_view(p.grad)
+                x[...] = fn(x, g, state, **hyperparams)
+
+    trainer.rule = fn
+    trainer.__name__ = f"rule_trainer({getattr(fn, '__name__', 'rule')})"
+    return trainer
+
+
+def _optimizer_kind(optimizer) -> str:
+    """'torch' (a torch.optim class), 'rule' (a d2lmini rule or its name) or 'trainer'."""
+    import torch
+
+    if isinstance(optimizer, str):
+        return "rule"
+    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+        return "torch"
+    if isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError("pass the optimizer class (e.g. torch.optim.Adam) and its hyperparameters, "
+                        "not an optimizer object: train_classifier builds it for the model")
+    if not callable(optimizer):
+        raise TypeError(
+            "optimizer must be a rule name such as 'adam', a d2lmini rule, a from-scratch trainer "
+            f"trainer(params, states, hyperparams) or a torch.optim class; got {optimizer!r}"
+        )
+    if getattr(optimizer, "rule", None) is not None:
+        return "trainer"  # made by rule_trainer
+    try:
+        params = list(inspect.signature(optimizer).parameters.values())
+    except (TypeError, ValueError):
+        return "trainer"
+    if hasattr(optimizer, "ranges") or len(params) > 3:
+        return "rule"
+    return "trainer"
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def _pair(part, what: str):
+    """``(X, y)`` tensors from a DataLoader, a Dataset or a pair of arrays/tensors."""
+    import torch
+
+    if hasattr(part, "dataset") and hasattr(part, "batch_size"):  # a DataLoader
+        ds = part.dataset
+        if isinstance(ds, torch.utils.data.TensorDataset) and len(ds.tensors) == 2:
+            return ds.tensors[0], ds.tensors[1], part.batch_size
+        Xs, ys = [], []
+        for X, y in torch.utils.data.DataLoader(ds, batch_size=256, shuffle=False):
+            Xs.append(torch.as_tensor(X))
+            ys.append(torch.as_tensor(y))
+        return torch.cat(Xs), torch.cat(ys), part.batch_size
+    if isinstance(part, (tuple, list)) and len(part) == 2:
+        return torch.as_tensor(part[0]), torch.as_tensor(part[1]), None
+    raise TypeError(f"the {what} data must be a DataLoader or a pair (X, y); got {type(part).__name__}")
+
+
+def classification_tensors(data, dtype=None):
+    """``(X_train, y_train, X_val, y_val, num_classes, batch_size)`` from any form of ``data``.
+
+    ``data`` may be ``'iris'`` or ``'digits'`` (the default split of :func:`get_data_iris` /
+    :func:`get_data_digits`), a :class:`~d2lmini.data.ClassificationData`, a tuple of
+    DataLoaders ``(train_iter, val_iter)`` or ``(train_iter, val_iter, test_iter)`` (as
+    ``load_data_digits`` returns), or a tuple of pairs ``((X_train, y_train), (X_val, y_val))``.
+    ``X`` comes back in ``dtype`` (default float64), ``y`` as int64. ``batch_size`` is that of
+    the training DataLoader, or None.
+    """
+    import torch
+
+    from .data import ClassificationData, get_data_digits, get_data_iris
+
+    dtype = dtype or torch.float64
+    if isinstance(data, str):
+        makers = {"iris": get_data_iris, "digits": get_data_digits}
+        if data not in makers:
+            raise ValueError(f"unknown data set {data!r}; use 'iris' or 'digits', or pass tensors or loaders")
+        data = makers[data]()
+    if isinstance(data, ClassificationData):
+        (Xtr, ytr), (Xva, yva) = data.split("train", dtype), data.split("val", dtype)
+        return Xtr, ytr, Xva, yva, data.num_classes, None
+    if not (isinstance(data, (tuple, list)) and len(data) in (2, 3)):
+        raise TypeError(
+            "data must be 'iris', 'digits', d2l.get_data_digits(...), the loaders of "
+            "d2l.load_data_digits(...) or ((X_train, y_train), (X_val, y_val)); "
+            f"got {type(data).__name__}"
+        )
+    Xtr, ytr, batch_size = _pair(data[0], "training")
+    Xva, yva, _ = _pair(data[1], "validation")
+    for X, y, what in ((Xtr, ytr, "training"), (Xva, yva, "validation")):
+        if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0] or X.shape[0] == 0:
+            raise ValueError(f"the {what} data must be X of shape (n, features) and y of shape (n,) "
+                             f"with n > 0; got {tuple(X.shape)} and {tuple(y.shape)}")
+        if y.dtype.is_floating_point and not torch.equal(y, y.round()):
+            raise ValueError(f"the {what} labels must be class indices 0, 1, ..., got fractions")
+    if Xtr.shape[1] != Xva.shape[1]:
+        raise ValueError(f"training and validation data have {Xtr.shape[1]} and {Xva.shape[1]} features")
+    ytr, yva = ytr.to(torch.int64), yva.to(torch.int64)
+    if min(int(ytr.min()), int(yva.min())) < 0:
+        raise ValueError("the labels must be class indices 0, 1, ..., got a negative one")
+    num_classes = int(max(int(ytr.max()), int(yva.max()))) + 1
+    return Xtr.to(dtype), ytr, Xva.to(dtype), yva, num_classes, batch_size
+
+
+def _build_model(model, num_features: int, num_classes: int, seed, dtype):
+    """A Net (fresh or re-initialised from ``seed``) or the user's nn.Module, and its kind."""
+    import torch
+
+    Net = _net_class()
+    if isinstance(model, str):
+        if model == "softmax":
+            net = softmax_regression(num_features, num_classes, dtype=dtype)
+        elif model == "mlp":
+            net = mlp(num_features, 32, num_classes, dtype=dtype)
+        else:
+            raise ValueError(f"unknown model {model!r}; use 'softmax', 'mlp', d2l.mlp(...) or an nn.Module")
+    elif isinstance(model, Net):
+        net = model.to(dtype)
+    elif isinstance(model, torch.nn.Module):
+        if seed is not None:  # a module of one's own keeps its weights; this seeds its dropout etc.
+            torch.manual_seed(int(seed))
+        return model.to(dtype)
+    else:
+        raise TypeError(f"model must be 'softmax', 'mlp', a Net (d2l.mlp(...)) or an nn.Module, got {model!r}")
+    if net.sizes[0] != num_features or net.sizes[-1] != num_classes:
+        raise ValueError(f"the model maps {net.sizes[0]} inputs to {net.sizes[-1]} outputs, but the "
+                         f"data have {num_features} features and {num_classes} classes")
+    if seed is not None:
+        net.reset_parameters(seed)
+    return net
+
+
+def _check_schedule(lr_schedule) -> Optional[Callable]:
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise TypeError(f"lr_schedule must be a function of the step t = 0, 1, ... returning the "
+                        f"lr multiplier (e.g. lambda t: 0.5 ** (t // 100)), got {lr_schedule!r}")
+    return lr_schedule
+
+
+def schedule_factor(lr_schedule: Optional[Callable], t: int) -> float:
+    """``lr_schedule(t)`` as a float, checked: the lr of update ``t`` (0, 1, ...) is lr times this."""
+    if lr_schedule is None:
+        return 1.0
+    try:
+        m = float(lr_schedule(t))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"lr_schedule({t}) must return a number, got an error: {exc}") from None
+    if not (math.isfinite(m) and m >= 0):
+        raise ValueError(f"lr_schedule({t}) must return a finite number >= 0, got {m!r}")
+    return m
+
+
+def _check_positive(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+class one_thread:
+    """Run torch on one thread inside the block (restored afterwards).
+
+    The matrices of these networks are tiny: splitting them over threads costs more than it
+    saves, and on a busy 2-core machine (Colab, Binder, a shared server) two threads that wait
+    for each other made a training step 10 to 100 times slower here (bench/sweep.py).
+    """
+
+    def __enter__(self):
+        import torch
+
+        self.saved = torch.get_num_threads()
+        torch.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+
+        torch.set_num_threads(self.saved)
+        return False
+
+
+def _evaluate_net(net, X, y) -> Tuple[float, float]:
+    import torch
+    import torch.nn.functional as F
+
+    with torch.no_grad():
+        logits = net(X)
+        loss = F.cross_entropy(logits, y).item()
+        acc = (logits.argmax(dim=1) == y).to(torch.float64).mean().item()
+    return loss, acc
+
+
+METRICS = ("train_loss", "train_acc", "val_loss", "val_acc")
+
+
+class _ClassifierCurves:
+    """The live figure of train_classifier: train loss, val loss and val accuracy per epoch."""
+
+    def __init__(self, num_epochs: int, top: float):
+        from .plotting import Animator
+
+        self.animator = Animator(xlabel="epoch", xlim=[0, num_epochs], ylim=[0, top],
+                                 legend=["train loss", "val loss", "val acc"])
+
+    def add(self, epoch, tl, vl, va):
+        vals = [v if math.isfinite(v) else None for v in (tl, vl, va)]
+        self.animator.add(epoch, vals)
+
+    def finish(self, diverged_at):
+        if diverged_at is not None:
+            self.animator.axes[0].set_title(f"diverged in epoch {diverged_at}", color="tab:red")
+        self.animator.show()
+
+
+def train_classifier(optimizer, hyperparams: Optional[Dict[str, Any]] = None, data="digits",
+                     model="mlp", num_epochs: int = 10, batch_size: Optional[int] = None, *,
+                     states=None, seed: Optional[int] = 0, lr_schedule: Optional[Callable] = None,
+                     dtype=None, plot: bool = True, verbose: bool = True) -> Dict[str, Any]:
+    """Train a classifier with minibatch SGD-style updates; d2l's loop for networks.
+
+    Parameters
+    ----------
+    optimizer:
+        One of three kinds:
+
+        * a from-scratch trainer ``trainer(params, states, hyperparams)`` in d2l's convention
+          (it updates ``p`` from ``p.grad``; ``states`` is passed through; the loop zeroes the
+          gradients before every backward pass, so the trainer may or may not do it too);
+        * a ``torch.optim`` class such as ``torch.optim.Adam``, built with ``**hyperparams``;
+        * a d2lmini rule or its name (``'adam'``, ``d2l.rules.rmsprop``, ...), applied to each
+          parameter through :func:`rule_trainer` with ``**hyperparams``: exactly what a batched
+          :func:`d2lmini.sweeps.sweep` does for this configuration.
+    hyperparams:
+        A dict such as ``{'lr': 0.1}``.
+    data:
+        ``'digits'`` (default), ``'iris'``, ``d2l.get_data_digits(...)``, the loaders of
+        ``d2l.load_data_digits(...)`` or ``((X_train, y_train), (X_val, y_val))``.
+    model:
+        ``'mlp'`` (one hidden layer of 32 ReLU units), ``'softmax'`` (softmax regression), a
+        :class:`Net` from :func:`mlp` / :func:`softmax_regression` (trained in place), or any
+        ``nn.Module`` producing logits (trained from its current weights).
+    num_epochs, batch_size:
+        Passes over the training data; examples per minibatch (default: the training loader's
+        batch size, else 32). The last minibatch of an epoch may be smaller.
+    states:
+        For a trainer: its state, or a function ``init_states(params)`` that builds it from the
+        model's parameters. Not used by the other kinds.
+    seed:
+        Fixes the initial weights of a Net and the minibatch order (:func:`seed_streams`).
+        ``None`` keeps the model's weights and shuffles at random.
+    lr_schedule:
+        A function ``t -> multiplier``: update ``t`` (0, 1, 2, ...) uses ``lr * lr_schedule(t)``
+        (any function of the step, such as those of ``d2lmini.schedules``).
+    dtype:
+        ``torch.float64`` (default: the from-scratch rules and the sweeps compute in float64) or
+        ``torch.float32``.
+    plot, verbose:
+        Draw the curves live with :class:`~d2lmini.plotting.Animator`; print the final numbers.
+
+    Returns
+    -------
+    dict
+        ``{'epoch': [0, 1, ...], 'train_loss': [...], 'train_acc': [...], 'val_loss': [...],
+        'val_acc': [...], 'diverged_at': None or epoch, 'seconds': training time}``. Entry 0
+        is the untrained model; entry k is measured after epoch k on the *whole* training and
+        validation sets (mean cross-entropy and accuracy). A run whose loss stops being finite
+        is not an error: it stops, ``diverged_at`` is that epoch, and the remaining entries
+        are nan.
+
+    Example::
+
+        hist = d2l.train_classifier(torch.optim.SGD, {'lr': 0.1, 'momentum': 0.9}, 'digits',
+                                    num_epochs=10)
+        hist = d2l.train_classifier('adam', {'lr': 1e-3}, d2l.load_data_iris(16),
+                                    model=d2l.mlp(4, 6, 3, activation='sigmoid'))
+    """
+    with one_thread():
+        return _train_classifier(optimizer, hyperparams, data, model, num_epochs, batch_size,
+                                 states, seed, lr_schedule, dtype, plot, verbose)
+
+
+def _train_classifier(optimizer, hyperparams, data, model, num_epochs, batch_size, states, seed,
+                      lr_schedule, dtype, plot, verbose):
+    import torch
+    import torch.nn.functional as F
+
+    kind = _optimizer_kind(optimizer)
+    if hyperparams is None:
+        hyperparams = {}
+    if not isinstance(hyperparams, dict):
+        raise TypeError(f"hyperparams must be a dict such as {{'lr': 0.1}}, got {hyperparams!r}")
+    if "lr" in hyperparams:
+        _check_number(hyperparams["lr"], "hyperparams['lr']")
+    num_epochs = _check_positive("num_epochs", num_epochs)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"seed must be an int >= 0 or None, got {seed!r}")
+    lr_schedule = _check_schedule(lr_schedule)
+    dtype = dtype or torch.float64
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+
+    Xtr, ytr, Xva, yva, num_classes, loader_bs = classification_tensors(data, dtype)
+    batch_size = _check_positive("batch_size", batch_size if batch_size is not None else (loader_bs or 32))
+    net = _build_model(model, Xtr.shape[1], num_classes, seed, dtype)
+    params = list(net.parameters())
+    order_rng = seed_streams(seed)[1] if seed is not None else np.random.default_rng()
+
+    if kind == "torch":
+        try:
+            opt = optimizer(params, **hyperparams)
+        except TypeError as exc:
+            raise TypeError(f"could not build {optimizer.__name__} with {hyperparams}: {exc}") from None
+        base_lrs = [group["lr"] for group in opt.param_groups]
+    elif kind == "rule":
+        from .rules import hyperparameters_of
+
+        fn = resolve_rule(optimizer)
+        known = hyperparameters_of(fn)
+        unknown = sorted(set(hyperparams) - set(known))
+        if unknown:
+            raise TypeError(f"{fn.__name__} has no hyperparameter(s) {unknown}; it takes {sorted(known)}")
+        step_fn = rule_trainer(fn)
+        rule_states = [{} for _ in params]
+        base_lr = hyperparams.get("lr", known.get("lr", (None,))[0])
+    else:
+        if callable(states) and not isinstance(states, torch.Tensor):
+            states = states(params)
+        if lr_schedule is not None and "lr" not in hyperparams:
+            raise ValueError("lr_schedule needs a base learning rate: put 'lr' in hyperparams")
+        base_lr = hyperparams.get("lr")
+
+    history: Dict[str, Any] = {"epoch": [], **{m: [] for m in METRICS}}
+
+    def record(epoch: int) -> bool:
+        tl, ta = _evaluate_net(net, Xtr, ytr)
+        vl, va = _evaluate_net(net, Xva, yva)
+        history["epoch"].append(epoch)
+        for key, v in zip(METRICS, (tl, ta, vl, va)):
+            history[key].append(v)
+        return math.isfinite(tl) and math.isfinite(vl)
+
+    record(0)
+    curves = None
+    if plot:
+        top = max(1.05, 1.15 * max(history["train_loss"][0], history["val_loss"][0]))
+        curves = _ClassifierCurves(num_epochs, top if math.isfinite(top) else 3.0)
+        curves.add(0, history["train_loss"][0], history["val_loss"][0], history["val_acc"][0])
+
+    n = Xtr.shape[0]
+    t = 0
+    diverged_at: Optional[int] = None
+    seconds = 0.0
+    if isinstance(net, torch.nn.Module):
+        net.train()
+    try:
+        for epoch in range(1, num_epochs + 1):
+            start_time = time.perf_counter()
+            perm = torch.from_numpy(order_rng.permutation(n))
+            for start in range(0, n, batch_size):
+                idx = perm[start:start + batch_size]
+                l = F.cross_entropy(net(Xtr[idx]), ytr[idx])
+                if not math.isfinite(l.item()):
+                    diverged_at = epoch
+                    break
+                for p in params:
+                    p.grad = None
+                l.backward()
+                m = schedule_factor(lr_schedule, t)
+                if kind == "torch":
+                    if lr_schedule is not None:
+                        for group, lr0 in zip(opt.param_groups, base_lrs):
+                            group["lr"] = lr0 * m
+                    opt.step()
+                elif kind == "rule":
+                    hp = hyperparams if lr_schedule is None else dict(hyperparams, lr=base_lr * m)
+                    step_fn(params, rule_states, hp)
+                else:
+                    if lr_schedule is not None:
+                        hyperparams["lr"] = base_lr * m
+                    with np.errstate(all="ignore"):
+                        optimizer(params, states, hyperparams)
+                t += 1
+            seconds += time.perf_counter() - start_time
+            if diverged_at is None and not record(epoch):
+                diverged_at = epoch
+            if diverged_at is not None:
+                _mark_diverged(history, diverged_at, num_epochs)
+                if curves is not None:
+                    curves.add(epoch, math.nan, math.nan, math.nan)
+                break
+            if curves is not None:
+                curves.add(epoch, history["train_loss"][-1], history["val_loss"][-1], history["val_acc"][-1])
+    finally:
+        if kind == "trainer" and lr_schedule is not None:
+            hyperparams["lr"] = base_lr
+    history["diverged_at"] = diverged_at
+    history["seconds"] = seconds
+    if verbose:
+        last = {k: history[k][-1] for k in METRICS}
+        if diverged_at is None:
+            print(f"train loss {_num3(last['train_loss'])}, val loss {_num3(last['val_loss'])}, "
+                  f"val acc {last['val_acc']:.3f}")
+            print(f"{n * num_epochs / max(seconds, 1e-9):.1f} examples/sec")
+        else:
+            print(f"diverged in epoch {diverged_at}: the loss is no longer finite; "
+                  "try a smaller learning rate")
+    if curves is not None:
+        curves.finish(diverged_at)
+    return history
+
+
+def _num3(v: float) -> str:
+    """d2l's 3 decimals, or 3 significant digits for a blown-up loss."""
+    return f"{v:.3f}" if abs(v) < 1e4 else f"{v:.3g}"
+
+
+def _mark_diverged(history: Dict[str, Any], diverged_at: int, num_epochs: int) -> None:
+    """Entries from epoch ``diverged_at`` on become nan (one per epoch up to ``num_epochs``)."""
+    for key in METRICS:
+        del history[key][diverged_at:]
+    del history["epoch"][diverged_at:]
+    for epoch in range(diverged_at, num_epochs + 1):
+        history["epoch"].append(epoch)
+        for key in METRICS:
+            history[key].append(math.nan)

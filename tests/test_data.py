@@ -432,3 +432,139 @@ def test_import_does_not_load_torch() -> None:
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+# --------------------------------------------------------------------------------------------
+# Iris and digits (bundled with scikit-learn, no download)
+
+CLASSIFICATION = [("iris", d2ldata.get_data_iris, d2ldata.load_data_iris, 150, 4, 3),
+                  ("digits", d2ldata.get_data_digits, d2ldata.load_data_digits, 1797, 64, 10)]
+
+
+@pytest.mark.parametrize("name, get, load, n, d, k", CLASSIFICATION, ids=lambda v: v if isinstance(v, str) else None)
+def test_bundled_data_equal_scikit_learns_loaders(name, get, load, n, d, k):
+    """d2lmini reads scikit-learn's files without importing scikit-learn (seconds saved per
+    notebook); the numbers must be exactly what sklearn.datasets returns."""
+    import sklearn.datasets
+
+    bunch = getattr(sklearn.datasets, f"load_{name}")()
+    X, y, features, classes = d2ldata._bundled_arrays(name)
+    assert X.shape == (n, d) and np.array_equal(X, bunch.data)
+    assert np.array_equal(y, bunch.target) and y.dtype == np.int64
+    assert features == list(bunch.feature_names)
+    assert classes == [str(c) for c in bunch.target_names]
+
+
+def test_loading_the_data_does_not_import_scikit_learn():
+    code = ("import sys, d2lmini as d2l; d2l.get_data_digits(); d2l.load_data_iris(8);"
+            "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name, get, load, n, d, k", CLASSIFICATION, ids=lambda v: v if isinstance(v, str) else None)
+def test_split_sizes_disjoint_and_stratified(name, get, load, n, d, k):
+    data = get()
+    sizes = data.sizes
+    assert sum(sizes.values()) == n
+    assert sizes["val"] == round(0.2 * n) and sizes["test"] == round(0.2 * n)
+    idx = [data.index[p] for p in d2ldata.SPLITS]
+    assert len(np.unique(np.concatenate(idx))) == n  # every example in exactly one part
+    _, y_all, _, _ = d2ldata._bundled_arrays(name)
+    overall = np.bincount(y_all, minlength=k) / n
+    for part in d2ldata.SPLITS:
+        X, y = data.split(part)
+        assert X.shape == (sizes[part], d) and y.shape == (sizes[part],)
+        counts = np.bincount(y.numpy(), minlength=k)
+        # stratified: each class within one example of its share of the part
+        assert np.all(np.abs(counts - overall * sizes[part]) <= 1.0), (part, counts)
+    assert (data.num_features, data.num_classes) == (d, k)
+
+
+def test_iris_default_split_is_30_10_10_per_class():
+    data = d2ldata.get_data_iris()
+    assert data.sizes == {"train": 90, "val": 30, "test": 30}
+    for part, per_class in (("train", 30), ("val", 10), ("test", 10)):
+        assert np.bincount(data.split(part)[1].numpy()).tolist() == [per_class] * 3
+
+
+@pytest.mark.parametrize("name, get, load, n, d, k", CLASSIFICATION, ids=lambda v: v if isinstance(v, str) else None)
+def test_features_are_scaled_with_training_statistics_only(name, get, load, n, d, k):
+    data = get(seed=3)
+    X_raw, _, _, _ = d2ldata._bundled_arrays(name)
+    train_raw = X_raw[data.index["train"]]
+    Xtr = data.split("train", dtype="float64")[0].numpy()
+    varying = train_raw.std(axis=0) > 0
+    np.testing.assert_allclose(Xtr.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(Xtr.std(axis=0)[varying], 1, atol=1e-12)
+    assert np.all(Xtr[:, ~varying] == 0)  # constant pixels are only centred, never divided by 0
+    # validation and test use the training statistics, not their own
+    for part in ("val", "test"):
+        Xp = data.split(part, dtype="float64")[0].numpy()
+        expected = (X_raw[data.index[part]] - train_raw.mean(axis=0)) / np.where(varying, train_raw.std(axis=0), 1)
+        np.testing.assert_allclose(Xp, expected, rtol=0, atol=1e-12)
+        assert np.abs(Xp.mean(axis=0)[varying]).max() > 1e-3  # so not re-centred on their own
+    raw = get(seed=3, standardize=False)
+    np.testing.assert_array_equal(raw.split("train", dtype="float64")[0].numpy(), train_raw)
+
+
+def test_split_is_fixed_by_the_seed():
+    a, b, c = d2ldata.get_data_digits(seed=1), d2ldata.get_data_digits(seed=1), d2ldata.get_data_digits(seed=2)
+    for part in d2ldata.SPLITS:
+        assert np.array_equal(a.index[part], b.index[part])
+        assert torch_equal(a.split(part), b.split(part))
+    assert not np.array_equal(a.index["val"], c.index["val"])
+
+
+def torch_equal(p, q) -> bool:
+    return all(bool((u == v).all()) for u, v in zip(p, q))
+
+
+def test_loaders_in_d2ls_manner():
+    import torch
+
+    train_iter, val_iter, test_iter = d2ldata.load_data_iris(batch_size=16, seed=0)
+    data = d2ldata.get_data_iris(seed=0)
+    assert [len(it.dataset) for it in (train_iter, val_iter, test_iter)] == [90, 30, 30]
+    assert len(train_iter) == 6 and train_iter.batch_size == 16
+    # validation and test keep their order; training is shuffled, reproducibly per fresh loaders
+    Xv = torch.cat([xb for xb, _ in val_iter])
+    assert torch.equal(Xv, data.val[0])
+    order1 = torch.cat([yb for _, yb in train_iter])
+    order2 = torch.cat([yb for _, yb in train_iter])
+    X, y = next(iter(train_iter))
+    assert X.dtype == torch.float32 and y.dtype == torch.int64 and X.shape == (16, 4)
+    assert not torch.equal(order1, data.train[1]) and sorted(order1.tolist()) == sorted(data.train[1].tolist())
+    again = torch.cat([yb for _, yb in d2ldata.load_data_iris(batch_size=16, seed=0)[0]])
+    assert torch.equal(order1, again) and not torch.equal(order1, order2)
+    # float64 on request, identical values
+    X64 = d2ldata.get_data_iris(dtype=torch.float64).train[0]
+    assert X64.dtype == torch.float64 and torch.allclose(X64.float(), data.train[0])
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    (dict(batch_size=0), ValueError, "batch_size"),
+    (dict(batch_size=-4), ValueError, "batch_size"),
+    (dict(batch_size=2.5), TypeError, "batch_size"),
+    (dict(batch_size=8, fractions=(0.6, 0.3, 0.3)), ValueError, "sum to 1"),
+    (dict(batch_size=8, fractions=(0.5, 0.5)), ValueError, "three numbers"),
+    (dict(batch_size=8, fractions=(1.0, 0.0, 0.0)), ValueError, "fractions"),
+    (dict(batch_size=8, fractions=(0.9, -0.1, 0.2)), ValueError, "fractions"),
+    (dict(batch_size=8, fractions=(0.98, 0.01, 0.01)), ValueError, "too few"),
+    (dict(batch_size=8, fractions="60/20/20"), TypeError, "fractions"),
+    (dict(batch_size=8, seed=-1), ValueError, "seed"),
+    (dict(batch_size=8, dtype="int8"), TypeError, "dtype"),
+])
+def test_bad_loader_arguments(kwargs, exc, words):
+    with pytest.raises(exc, match=words):
+        d2ldata.load_data_iris(**kwargs)
+
+
+def test_unknown_split_and_test_fraction_zero():
+    data = d2ldata.get_data_iris(fractions=(0.8, 0.2, 0.0))
+    assert data.sizes == {"train": 120, "val": 30, "test": 0}
+    with pytest.raises(ValueError, match="unknown split 'dev'.*'train', 'val', 'test'"):
+        data.split("dev")
+    with pytest.raises(ValueError, match="unknown split"):
+        data["validation"]
+    assert "iris" in repr(data) and "train 120" in repr(data)

@@ -907,14 +907,10 @@ def _array_hyperparameters(rule):
 
 
 @pytest.mark.parametrize("name", NEW_RULES)
-def test_array_hyperparameters_equal_separate_runs(name, monkeypatch):
+def test_array_hyperparameters_equal_separate_runs(name):
     """The math of the new rules has no Python `if` on a hyperparameter's value: with lr, betas,
-    weight decay ... given as (3, 1, 1) arrays, a stack of three models equals three runs with
-    the numbers. The shared argument checks take numbers only for now, so they are bypassed
-    here (they are tested on their own under "bad input")."""
-    monkeypatch.setattr(rules, "check_lr", lambda lr, name="lr": lr)
-    for helper in ("_check_unit", "_check_nonneg", "_check_interval", "_check_int"):
-        monkeypatch.setattr(rules, helper, lambda name, value, *args, **kwargs: value)
+    weight decay ... given as (3, 1, 1) arrays (through the shared argument checks, which check
+    every entry), a stack of three models equals three runs with the numbers."""
     rule = rules.RULES[name]
     hp, per_model = _array_hyperparameters(rule)
     assert "lr" in hp
@@ -1255,3 +1251,117 @@ def test_property_shape_kept_inputs_untouched(name, data):
         assert new is not x
         np.testing.assert_array_equal(x, x0)
         np.testing.assert_array_equal(g, g0)
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. array hyperparameters: one value per configuration (d2lmini.sweeps)
+#
+# A rule called once on C configurations stacked along a leading axis, with hyperparameter arrays
+# of shape (C, 1, 1), must give for each configuration exactly what the scalar call gives. The
+# values are chosen to take every special branch at once (momentum 0 next to momentum > 0,
+# weight decay 0 next to > 0, ...), which is where a Python `if` on a value would break.
+
+C3 = lambda *v: np.array(v, dtype=float).reshape(-1, 1, 1)  # noqa: E731
+
+ARRAY_CASES = [
+    pytest.param("gd", dict(lr=C3(0.0, 0.1, 0.5)), {}, id="gd"),
+    pytest.param("sgd", dict(lr=C3(0.01, 0.1, 0.05), momentum=C3(0.0, 0.9, 0.5), dampening=C3(0.5, 0.0, 0.1),
+                             weight_decay=C3(0.0, 0.1, 1e-3)), {}, id="sgd-mixed-momentum-dampening-wd"),
+    pytest.param("sgd", dict(lr=C3(0.01, 0.1, 0.05), momentum=C3(0.9, 0.5, 0.1), weight_decay=C3(0.0, 0.1, 0.0)),
+                 dict(nesterov=True, maximize=True), id="sgd-nesterov-maximize"),
+    pytest.param("sgd", dict(lr=C3(0.01, 0.1, 0.05)), dict(momentum=0.9, dampening=0.3), id="sgd-scalar-momentum"),
+    pytest.param("momentum", dict(lr=C3(0.01, 0.1, 0.3), momentum=C3(0.0, 0.5, 0.9)), {}, id="momentum"),
+    pytest.param("nesterov", dict(lr=C3(0.01, 0.1, 0.3), momentum=C3(0.0, 0.5, 0.9)), {}, id="nesterov"),
+    pytest.param("momentum_sutskever", dict(lr=C3(0.01, 0.1, 0.3), momentum=C3(0.0, 0.5, 0.9)), {},
+                 id="momentum_sutskever"),
+    pytest.param("momentum_ema", dict(lr=C3(0.01, 0.1, 0.3), beta=C3(0.0, 0.5, 0.9)), {}, id="momentum_ema"),
+    pytest.param("adagrad", dict(lr=C3(0.01, 0.1, 0.5), lr_decay=C3(0.0, 0.01, 0.1), weight_decay=C3(0.0, 0.1, 0.0),
+                                 initial_accumulator_value=C3(0.0, 0.1, 1.0), eps=C3(1e-10, 1e-6, 1e-3)),
+                 dict(maximize=True), id="adagrad-all"),
+    pytest.param("adagrad", dict(lr=C3(0.01, 0.1, 0.5), eps=C3(1e-6, 1e-6, 1e-3)), dict(eps_inside=True),
+                 id="adagrad-eps_inside"),
+    pytest.param("rmsprop", dict(lr=C3(1e-3, 1e-2, 0.1), alpha=C3(0.0, 0.9, 1.0), momentum=C3(0.0, 0.5, 0.9),
+                                 weight_decay=C3(0.0, 0.1, 0.0), eps=C3(1e-8, 1e-6, 1e-3)), {}, id="rmsprop-all"),
+    pytest.param("rmsprop", dict(lr=C3(1e-3, 1e-2, 0.1), momentum=C3(0.0, 0.0, 0.9)),
+                 dict(centered=True, eps_inside=True, maximize=True), id="rmsprop-centered-eps_inside"),
+    pytest.param("adadelta", dict(lr=C3(0.5, 1.0, 2.0), rho=C3(0.9, 0.95, 1.0), eps=C3(1e-6, 1e-4, 1e-6),
+                                  weight_decay=C3(0.0, 0.1, 0.0)), {}, id="adadelta"),
+    pytest.param("adam", dict(lr=C3(1e-3, 1e-2, 0.1), beta1=C3(0.0, 0.9, 0.5), beta2=C3(0.0, 0.99, 0.999),
+                              eps=C3(1e-8, 1e-6, 0.1), weight_decay=C3(0.0, 0.1, 0.0)), dict(amsgrad=True),
+                 id="adam-amsgrad-all"),
+    pytest.param("adam", dict(lr=C3(1e-3, 1e-2, 0.1), weight_decay=C3(0.0, 0.1, 0.01)),
+                 dict(decoupled_weight_decay=True, maximize=True), id="adam-decoupled"),
+    pytest.param("adam", dict(lr=C3(1e-3, 1e-2, 0.1), beta1=C3(0.0, 0.9, 0.5)), dict(bias_correction=False),
+                 id="adam-no-bias-correction"),
+    pytest.param("adamw", dict(lr=C3(1e-3, 1e-2, 0.1), weight_decay=C3(0.0, 0.01, 0.1)), {}, id="adamw"),
+    pytest.param("newton", dict(lr=C3(0.5, 1.0, 0.1), damping=C3(0.0, 1.0, 2.0)), dict(hess=2.0),
+                 id="newton-scalar-curvature"),
+]
+
+
+def _check_stacked_equals_scalar_calls(rule, arrays, fixed, shape=(4, 5), steps=25, exact=True, seed=0):
+    rng = np.random.default_rng(seed)
+    C = 3
+    x = rng.normal(size=(C,) + shape)
+    xs = [x[c].copy() for c in range(C)]
+    state: dict = {}
+    states: list = [{} for _ in range(C)]
+    for _ in range(steps):
+        g = rng.normal(size=(C,) + shape)
+        x = rule(x, g, state, **fixed, **arrays)
+        for c in range(C):
+            xs[c] = rule(xs[c], g[c], states[c], **fixed, **{k: float(v[c, 0, 0]) for k, v in arrays.items()})
+    assert x.shape == (C,) + shape
+    for c in range(C):
+        if exact:
+            np.testing.assert_array_equal(x[c], xs[c])
+        else:
+            np.testing.assert_allclose(x[c], xs[c], rtol=0, atol=1e-12)
+    assert np.all(np.isfinite(x))
+
+
+@pytest.mark.parametrize("name, arrays, fixed", ARRAY_CASES)
+@pytest.mark.parametrize("shape", [(4, 5), (1, 5)], ids=["matrix", "bias-1xn"])
+def test_array_hyperparameters_equal_one_scalar_call_per_configuration(name, arrays, fixed, shape):
+    _check_stacked_equals_scalar_calls(getattr(rules, name), arrays, fixed, shape=shape)
+
+
+@pytest.mark.parametrize("name", [n for n in rules.RULES if n != "newton"])
+def test_every_registered_rule_takes_an_array_lr(name):
+    """Every rule in RULES (also those added later) accepts one lr per configuration."""
+    rule = rules.RULES[name]
+    lr0 = hyperparameters_of(rule)["lr"][0]
+    _check_stacked_equals_scalar_calls(rule, dict(lr=C3(0.5 * lr0, lr0, 2 * lr0)), {}, steps=10,
+                                       exact=False)
+
+
+@pytest.mark.parametrize("rule, kw, exc, words", [
+    (rules.adam, dict(lr=C3(0.1, -1.0, 0.1)), ValueError, "lr must be a finite number >= 0 in every entry"),
+    (rules.gd, dict(lr=C3(0.1, np.nan, 0.1)), ValueError, "lr"),
+    (rules.adam, dict(beta1=C3(0.9, 1.0, 0.5)), ValueError, r"beta1 must be in \[0, 1\) in every entry"),
+    (rules.rmsprop, dict(alpha=C3(0.9, 1.5, 0.5)), ValueError, "alpha"),
+    (rules.adagrad, dict(weight_decay=C3(0.0, np.inf, 0.0)), ValueError, "weight_decay"),
+    (rules.sgd, dict(momentum=C3(0.0, 0.9, 0.9), nesterov=True), ValueError, "nesterov"),
+    (rules.sgd, dict(momentum=C3(0.9, 0.9, 0.9), dampening=C3(0.0, 0.1, 0.0), nesterov=True), ValueError,
+     "nesterov"),
+    (rules.adam, dict(lr=np.array(["fast", "slow"])), TypeError, "lr must be a number or an array of numbers"),
+])
+def test_array_hyperparameters_are_checked_entry_by_entry(rule, kw, exc, words):
+    with pytest.raises(exc, match=words):
+        rule(np.zeros((3, 2, 2)), np.ones((3, 2, 2)), {}, **kw)
+
+
+def test_single_number_arguments_refuse_arrays():
+    with pytest.raises(TypeError, match="max_norm must be a single number"):
+        rules.clip_grad_norm([np.ones(3)], C3(1.0, 2.0))
+    with pytest.raises(TypeError, match="clip_value must be a single number"):
+        rules.clip_grad_value([np.ones(3)], np.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match="damping must be a single number"):
+        rules.newton(np.zeros(2), np.ones(2), {}, hess=np.eye(2), damping=np.array([0.0, 1.0]))
+
+
+def test_scalars_still_come_back_as_floats():
+    assert rules.check_lr(np.float32(0.5)) == 0.5 and isinstance(rules.check_lr(np.array(0.5)), float)
+    assert isinstance(rules._check_unit("beta1", 0.9), float)
+    out = rules.check_lr(C3(0.1, 0.2))
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == (2, 1, 1)
