@@ -31,6 +31,7 @@ import ipywidgets as widgets
 
 from d2lmini import explorers as E
 from d2lmini import objectives
+from d2lmini.explorers import frames
 from d2lmini.rules import RULES, hyperparams
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -41,7 +42,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def _png_frames(monkeypatch):
     """Every explorer here renders PNG frames with Agg, whatever backend the session has; the
     explorers a test makes are closed after it (the fuzz tests keep theirs in _CACHE)."""
-    monkeypatch.setattr(E, "_ipympl_active", lambda: False)
+    monkeypatch.setattr(frames, "_ipympl_active", lambda: False)
     before = set(map(id, E.live_explorers()))
     yield
     keep = set(map(id, _CACHE.values()))
@@ -537,7 +538,7 @@ def test_figure_size_and_fonts_follow_presenter_scale(monkeypatch):
     ex = E.explore(heavy_ball)
     assert tuple(ex.fig.get_size_inches()) == pytest.approx((9.0, 4.5))
     assert ex.ax.title.get_fontsize() == pytest.approx(12.0)
-    monkeypatch.setattr(E, "_presenter_scale", lambda: 1.5)
+    monkeypatch.setattr(frames, "_presenter_scale", lambda: 1.5)
     big = E.explore(heavy_ball)
     assert tuple(big.fig.get_size_inches()) == pytest.approx((13.5, 6.75))
     assert big.ax.title.get_fontsize() == pytest.approx(18.0)
