@@ -13,6 +13,8 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
+from ..rules import RULES, hyperparameters_of
+
 View = Tuple[float, float, float, float]
 
 #: Opening values per named rule, chosen to show each rule well on d2l's quadratic.
@@ -37,28 +39,12 @@ _RESERVED = ("rule", "objective", "kappa", "angle", "steps", "x1", "x2", "noise"
 # Rules and hyperparameters
 
 
-def _rules_module():
-    from .. import rules
-
-    return rules
-
-
-def _registry() -> Mapping[str, Callable]:
-    registry = getattr(_rules_module(), "RULES", None)
-    if not registry:
-        raise RuntimeError(
-            "d2lmini.rules has no RULES registry yet; pass a rule function instead of a name"
-        )
-    return registry
-
-
 def _resolve_rule(rule: Union[str, Callable]) -> Tuple[Optional[str], Callable]:
     """(name or None, function) for a rule name or a rule function."""
     if isinstance(rule, str):
-        registry = _registry()
-        if rule not in registry:
-            raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(registry)}")
-        return rule, registry[rule]
+        if rule not in RULES:
+            raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
+        return rule, RULES[rule]
     if callable(rule):
         return None, rule
     raise TypeError(f"rule must be a rule name or a function rule(x, g, state, **hp), got {rule!r}")
@@ -66,10 +52,6 @@ def _resolve_rule(rule: Union[str, Callable]) -> Tuple[Optional[str], Callable]:
 
 def _rule_label(name: Optional[str], fn: Callable) -> str:
     return name or getattr(fn, "__name__", "rule")
-
-
-def _hyperparameters(rule: Callable) -> Dict[str, Tuple[Any, Any]]:
-    return _rules_module().hyperparameters_of(rule)
 
 
 def _takes(fn: Callable, name: str) -> bool:
@@ -100,14 +82,14 @@ def _check_hp(label: str, info: Mapping[str, Any], hp: Mapping[str, Any]) -> Non
                 raise ValueError(f"{name} must be a finite number, got {value!r}")
 
 
-def _check_view(view: Any, name: str = "view") -> View:
+def _check_view(view: Any) -> View:
     try:
         v = tuple(float(a) for a in view)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be (x1min, x1max, x2min, x2max), got {view!r}") from None
+        raise TypeError(f"view must be (x1min, x1max, x2min, x2max), got {view!r}") from None
     if len(v) != 4 or not all(math.isfinite(a) for a in v) or not (v[0] < v[1] and v[2] < v[3]):
         raise ValueError(
-            f"{name} must be four finite numbers (x1min, x1max, x2min, x2max) with min < max, "
+            f"view must be four finite numbers (x1min, x1max, x2min, x2max) with min < max, "
             f"got {view!r}"
         )
     return v  # type: ignore[return-value]
@@ -123,7 +105,7 @@ def _check_steps(steps: Any, high: int) -> int:
 
 def _opening_hp(name: Optional[str], fn: Callable, hp: Mapping[str, Any]) -> Dict[str, Any]:
     """Opening hyperparameters: the rule's preset (for a named rule), then ``hp``."""
-    info = _hyperparameters(fn)
+    info = hyperparameters_of(fn)
     _check_hp(_rule_label(name, fn), info, hp)
     values = {}
     if name is not None:

@@ -10,8 +10,9 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .. import objectives as _objectives
+from ..rules import hyperparameters_of
 from .contours import _CONTOUR_COLOR
-from .controls import _check_steps, _fmt, _hyperparameters, _set_range, _step_for, _takes, _widgets
+from .controls import _check_steps, _fmt, _set_range, _step_for, _takes, _widgets
 from .frames import _LiveFigure, _remove_artist
 from .paths import DIVERGENCE_FACTOR, _CROSS_COLOR, _DIVERGENCE_ERRORS, _PATH_COLOR, _drawn_path, _note, _place_note
 
@@ -49,7 +50,7 @@ class Explorer1D(_LiveFigure):
                 )
             mname = method
         elif callable(method):
-            _hyperparameters(method)  # checks the signature
+            hyperparameters_of(method)  # checks the signature
             mname = getattr(method, "__name__", "custom")
             if mname in METHODS_1D:
                 mname = f"{mname} (yours)"
@@ -75,7 +76,7 @@ class Explorer1D(_LiveFigure):
         if show_model is None:
             show_model = mname.startswith("newton")
         self._init_figure((6.6, 4.2))
-        self._opening = {"lr": lr, "x0": x0, "steps": steps}
+        self._opening = {"steps": steps}
         style = {"description_width": "initial"}
         lo, hi = self._lr_range(mname)
         names_1d = list(_objectives.NAMES_1D)
@@ -122,7 +123,7 @@ class Explorer1D(_LiveFigure):
         if mname in _LR_RANGE_1D:
             return _LR_RANGE_1D[mname]
         fn = self._custom[mname]
-        info = _hyperparameters(fn)
+        info = hyperparameters_of(fn)
         key = "lr" if "lr" in info else ("eta" if "eta" in info else None)
         rng = info[key][1] if key else None
         return (float(rng.low), float(rng.high)) if rng is not None else (0.0, 2.0)
@@ -130,7 +131,7 @@ class Explorer1D(_LiveFigure):
     def _lr_default(self, mname: str) -> float:
         if mname in _LR_DEFAULT_1D:
             return _LR_DEFAULT_1D[mname]
-        info = _hyperparameters(self._custom[mname])
+        info = hyperparameters_of(self._custom[mname])
         key = "lr" if "lr" in info else ("eta" if "eta" in info else None)
         return float(info[key][0]) if key and isinstance(info[key][0], (int, float)) else 0.2
 
@@ -218,7 +219,7 @@ class Explorer1D(_LiveFigure):
         if mname == "newton |f''|":
             return lambda x: float(x - lr * df(x) / abs(d2f(x)))
         fn = self._custom[mname]
-        info = _hyperparameters(fn)
+        info = hyperparameters_of(fn)
         key = "lr" if "lr" in info else ("eta" if "eta" in info else None)
         needs_hess = _takes(fn, "hess")
         state: Dict[str, Any] = {}

@@ -10,8 +10,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from .. import objectives as _objectives
+from ..rules import hyperparameters_of
 from .contours import _CONTOUR_COLOR, _contour_grid, _loss_limits
-from .controls import View, _hyperparameters, _check_view, _fmt, _set_range, _set_visible, _step_for, _takes, _widgets
+from .controls import View, _check_view, _fmt, _set_range, _set_visible, _step_for, _takes, _widgets
 from .frames import _LiveFigure, _remove_artist
 from .paths import DIVERGENCE_FACTOR, MAX_STEPS, _CROSS_COLOR, _drawn_path, _inside, _note, _place_note, _run_rule
 
@@ -35,7 +36,7 @@ class _Run:
     def set_rule(self, rule: Callable, rule_name: Optional[str]) -> None:
         self.rule = rule
         self.rule_name = rule_name
-        self.info = _hyperparameters(rule)
+        self.info = hyperparameters_of(rule)
         self.needs_hess = _takes(rule, "hess")
         self.lr_key = "lr" if "lr" in self.info else ("eta" if "eta" in self.info else None)
 
@@ -51,6 +52,7 @@ class _Contour2D(_LiveFigure):
     """Contour plot + paths + loss panel; the common part of Explorer2D and Race."""
 
     _runs: List[_Run]
+    _label_readout = False  # label the readout with the run (Race) even for one run
 
     def _init_objective(self, objective, view, start) -> None:
         if isinstance(objective, str):
@@ -379,7 +381,7 @@ class _Contour2D(_LiveFigure):
         html_lines = []
         for run in self._runs:
             line = self._run_readout(run)
-            if len(self._runs) > 1 or getattr(self, "_label_readout", False):
+            if len(self._runs) > 1 or self._label_readout:
                 line = f"{run.label}: {line}"
             lines.append(line)
             escaped = html.escape(line)

@@ -87,7 +87,7 @@ class Race(_Contour2D):
         self._order_controls([k for k in self.controls if "." in k])
         for cname, widget in self.controls.items():
             self._observe(cname, widget)
-        self._lr_box = w_box = _widgets().VBox(lr_widgets)
+        lr_box = _widgets().VBox(lr_widgets)
         handles = [r.line for r in self._runs]
         # The legend sits in a row under both panels, where it never hides a path or a curve.
         for ax in (self.ax, self.loss_ax):
@@ -107,7 +107,7 @@ class Race(_Contour2D):
             w.HBox(top, layout=w.Layout(flex_flow="row wrap")),
             self.figure_widget,
             self.readout_html,
-            w.HBox([w_box, w.VBox(common)], layout=w.Layout(flex_flow="row wrap")),
+            w.HBox([lr_box, w.VBox(common)], layout=w.Layout(flex_flow="row wrap")),
             self.output,
         ])
 

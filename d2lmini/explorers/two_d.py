@@ -7,8 +7,9 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from ..rules import RULES
 from .controls import (
-    _RESERVED, View, _check_steps, _make_control, _opening_hp, _registry, _resolve_rule,
+    _RESERVED, View, _check_steps, _make_control, _opening_hp, _resolve_rule,
     _rule_label, _widgets,
 )
 from .paths import MAX_STEPS, SCHEDULES, _PATH_COLOR, _inside
@@ -66,7 +67,7 @@ class Explorer2D(_Contour2D):
         w = _widgets()
         style = {"description_width": "initial"}
         if name is not None:
-            self.controls["rule"] = w.Dropdown(options=list(_registry()), value=name, description="rule",
+            self.controls["rule"] = w.Dropdown(options=list(RULES), value=name, description="rule",
                                                style=style, layout=w.Layout(width="220px"))
         self._common_controls(steps)
         if self.stochastic:
