@@ -129,6 +129,20 @@ def _widgets():
     return ipywidgets
 
 
+def _slider(kind: str, **kw):
+    """A ``FloatSlider``/``FloatLogSlider``/``IntSlider`` that updates while it is dragged, with
+    its own 360px layout (widgets that share a ``Layout`` are hidden together)."""
+    w = _widgets()
+    return getattr(w, kind)(continuous_update=True, style={"description_width": "initial"},
+                            layout=w.Layout(width="360px"), **kw)
+
+
+def _dropdown(width: str, **kw):
+    """A ``Dropdown`` ``width`` wide."""
+    w = _widgets()
+    return w.Dropdown(style={"description_width": "initial"}, layout=w.Layout(width=width), **kw)
+
+
 def _decimals(step: float) -> int:
     return max(2, min(6, -int(math.floor(math.log10(step))) if step > 0 else 2))
 
@@ -138,8 +152,6 @@ def _make_control(name: str, default: Any, rng: Any, value: Any, description: Op
     IntSlider (integer range) or FloatSlider. None when it has no range."""
     w = _widgets()
     desc = description or name
-    style = {"description_width": "initial"}
-    layout = w.Layout(width="360px")
     if isinstance(default, (bool, np.bool_)):
         return w.Checkbox(value=bool(value), description=desc, indent=False, layout=w.Layout(width="360px"))
     if rng is None:
@@ -151,23 +163,15 @@ def _make_control(name: str, default: Any, rng: Any, value: Any, description: Op
             raise ValueError(f"{name} takes values on a log scale and must be > 0, got {value!r}")
         lo_e, hi_e = math.log10(low), math.log10(high)
         lo_e, hi_e = min(lo_e, math.log10(value)), max(hi_e, math.log10(value))
-        return w.FloatLogSlider(
-            value=value, base=10, min=lo_e, max=hi_e, step=(hi_e - lo_e) / 100,
-            description=desc, readout_format=".2e", continuous_update=True,
-            style=style, layout=layout,
-        )
+        return _slider("FloatLogSlider", value=value, base=10, min=lo_e, max=hi_e,
+                       step=(hi_e - lo_e) / 100, description=desc, readout_format=".2e")
     low, high = min(low, value), max(high, value)
     if getattr(rng, "integer", False):
-        return w.IntSlider(
-            value=int(round(value)), min=int(math.floor(low)), max=int(math.ceil(high)),
-            step=max(1, int(rng.step or 1)), description=desc, continuous_update=True,
-            style=style, layout=layout,
-        )
+        return _slider("IntSlider", value=int(round(value)), min=int(math.floor(low)),
+                       max=int(math.ceil(high)), step=max(1, int(rng.step or 1)), description=desc)
     step = float(rng.step) if rng.step else (high - low) / 200
-    return w.FloatSlider(
-        value=value, min=low, max=high, step=step, description=desc,
-        readout_format=f".{_decimals(step)}f", continuous_update=True, style=style, layout=layout,
-    )
+    return _slider("FloatSlider", value=value, min=low, max=high, step=step, description=desc,
+                   readout_format=f".{_decimals(step)}f")
 
 
 def _set_range(slider, low: float, high: float, value: Optional[float] = None) -> None:

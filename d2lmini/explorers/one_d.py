@@ -12,9 +12,11 @@ import numpy as np
 from .. import objectives as _objectives
 from ..rules import hyperparameters_of
 from .contours import _CONTOUR_COLOR
-from .controls import _check_steps, _fmt, _set_range, _step_for, _takes, _widgets
+from .controls import _check_steps, _dropdown, _fmt, _set_range, _slider, _step_for, _takes, _widgets
 from .frames import _LiveFigure, _remove_artist
-from .paths import DIVERGENCE_FACTOR, _CROSS_COLOR, _DIVERGENCE_ERRORS, _PATH_COLOR, _drawn_path, _note, _place_note
+from .paths import (
+    DIVERGENCE_FACTOR, _CROSS_COLOR, _DIVERGENCE_ERRORS, _PATH_COLOR, _drawn_path, _note, _place_note,
+)
 
 #: Methods of :func:`explore_1d` (a rule function may be passed too).
 METHODS_1D: Tuple[str, ...] = ("gd", "newton", "newton |f''|")
@@ -77,24 +79,19 @@ class Explorer1D(_LiveFigure):
             show_model = mname.startswith("newton")
         self._init_figure((6.6, 4.2))
         self._opening = {"steps": steps}
-        style = {"description_width": "initial"}
         lo, hi = self._lr_range(mname)
         names_1d = list(_objectives.NAMES_1D)
         if self.objective.name not in names_1d:
             names_1d.append(self.objective.name)
         self.controls: Dict[str, Any] = {
-            "method": w.Dropdown(options=list(METHODS_1D) + list(self._custom), value=mname,
-                                 description="method", style=style, layout=w.Layout(width="220px")),
-            "objective": w.Dropdown(options=names_1d, value=self.objective.name, description="f",
-                                    style=style, layout=w.Layout(width="200px")),
-            "lr": w.FloatSlider(value=lr, min=lo, max=max(hi, lr), step=0.01, description="lr (η)",
-                                readout_format=".2f", continuous_update=True, style=style,
-                                layout=w.Layout(width="360px")),
-            "x0": w.FloatSlider(value=x0, min=view[0], max=view[1], step=_step_for(view[1] - view[0]),
-                                description="x0", readout_format=".2f", continuous_update=True,
-                                style=style, layout=w.Layout(width="360px")),
-            "steps": w.IntSlider(value=steps, min=1, max=MAX_STEPS_1D, step=1, description="steps",
-                                 continuous_update=True, style=style, layout=w.Layout(width="360px")),
+            "method": _dropdown("220px", options=list(METHODS_1D) + list(self._custom), value=mname,
+                                description="method"),
+            "objective": _dropdown("200px", options=names_1d, value=self.objective.name, description="f"),
+            "lr": _slider("FloatSlider", value=lr, min=lo, max=max(hi, lr), step=0.01,
+                          description="lr (η)", readout_format=".2f"),
+            "x0": _slider("FloatSlider", value=x0, min=view[0], max=view[1],
+                          step=_step_for(view[1] - view[0]), description="x0", readout_format=".2f"),
+            "steps": _slider("IntSlider", value=steps, min=1, max=MAX_STEPS_1D, step=1, description="steps"),
             "show_model": w.Checkbox(value=bool(show_model), description="show local quadratic model",
                                      indent=False),
         }

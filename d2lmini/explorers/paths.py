@@ -5,7 +5,8 @@ A run that produces a non-finite point, leaves the objective's view by a factor 
 (``DIVERGENCE_FACTOR``) or makes the rule raise ``OverflowError``/``FloatingPointError``/
 ``ZeroDivisionError``/``LinAlgError`` stops there (``diverged_at`` = that step). The drawn path
 is cut where it leaves the view and marked with a red cross labelled "diverged at step k" or
-"left the view at step k".
+"left the view at step k". A :class:`_Run` is one optimizer: its rule, its hyperparameter
+controls and the results of its last run.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 
-from .controls import View
+from ..rules import hyperparameters_of
+from .controls import View, _takes
 
 #: Learning-rate schedules of the stochastic explorer: step t = 1, 2, ... multiplies lr by this.
 SCHEDULES: Dict[str, Callable[[int], float]] = {
@@ -150,3 +152,35 @@ def _run_rule(
             x = points[t].copy()
             n = t
     return points[: n + 1].copy(), diverged, escape, error
+
+
+class _Run:
+    """One optimizer on an objective: its rule, its hyperparameter controls and its results (the
+    2-D explorers hang its artists on it: ``line``, ``cross``, ``note``, ``loss_line``)."""
+
+    def __init__(self, label: str, rule: Callable, rule_name: Optional[str], color: str):
+        self.label = label
+        self.color = color
+        self.controls: Dict[str, Any] = {}
+        self.fixed: Dict[str, Any] = {}
+        self.set_rule(rule, rule_name)
+        self.trajectory = np.zeros((1, 2))
+        self.losses = np.zeros(1)
+        self.diverged_at: Optional[int] = None
+        self.exit_step: Optional[int] = None
+        self.escape = None
+        self.error = None
+
+    def set_rule(self, rule: Callable, rule_name: Optional[str]) -> None:
+        self.rule = rule
+        self.rule_name = rule_name
+        self.info = hyperparameters_of(rule)
+        self.needs_hess = _takes(rule, "hess")
+        self.lr_key = "lr" if "lr" in self.info else ("eta" if "eta" in self.info else None)
+
+    def hp(self) -> Dict[str, Any]:
+        out = dict(self.fixed)
+        for name, widget in self.controls.items():
+            value = widget.value
+            out[name] = bool(value) if isinstance(value, (bool, np.bool_)) else value
+        return out

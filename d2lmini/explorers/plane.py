@@ -5,47 +5,20 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
 from .. import objectives as _objectives
-from ..rules import hyperparameters_of
 from .contours import _CONTOUR_COLOR, _contour_grid, _loss_limits
-from .controls import View, _check_view, _fmt, _set_range, _set_visible, _step_for, _takes, _widgets
+from .controls import (
+    View, _check_view, _dropdown, _fmt, _set_range, _set_visible, _slider, _step_for, _widgets,
+)
 from .frames import _LiveFigure, _remove_artist
-from .paths import DIVERGENCE_FACTOR, MAX_STEPS, _CROSS_COLOR, _drawn_path, _inside, _note, _place_note, _run_rule
-
-
-class _Run:
-    """One optimizer on the contour plot: its rule, its hyperparameter controls and results."""
-
-    def __init__(self, label: str, rule: Callable, rule_name: Optional[str], color: str):
-        self.label = label
-        self.color = color
-        self.controls: Dict[str, Any] = {}
-        self.fixed: Dict[str, Any] = {}
-        self.set_rule(rule, rule_name)
-        self.trajectory = np.zeros((1, 2))
-        self.losses = np.zeros(1)
-        self.diverged_at: Optional[int] = None
-        self.exit_step: Optional[int] = None
-        self.escape = None
-        self.error = None
-
-    def set_rule(self, rule: Callable, rule_name: Optional[str]) -> None:
-        self.rule = rule
-        self.rule_name = rule_name
-        self.info = hyperparameters_of(rule)
-        self.needs_hess = _takes(rule, "hess")
-        self.lr_key = "lr" if "lr" in self.info else ("eta" if "eta" in self.info else None)
-
-    def hp(self) -> Dict[str, Any]:
-        out = dict(self.fixed)
-        for name, widget in self.controls.items():
-            value = widget.value
-            out[name] = bool(value) if isinstance(value, (bool, np.bool_)) else value
-        return out
+from .paths import (
+    DIVERGENCE_FACTOR, MAX_STEPS, _CROSS_COLOR, _drawn_path, _inside, _note, _place_note, _Run,
+    _run_rule,
+)
 
 
 class _Contour2D(_LiveFigure):
@@ -177,30 +150,24 @@ class _Contour2D(_LiveFigure):
     # --- controls shared by both 2-D explorers --------------------------------------------
     def _common_controls(self, steps: int) -> None:
         w = _widgets()
-        style = {"description_width": "initial"}
         names = list(_objectives.NAMES)
         if self._given is not None and self._given.name not in names:
             names.append(self._given.name)
         c = self.controls
-        c["objective"] = w.Dropdown(options=names, value=self.objective.name, description="objective",
-                                    style=style, layout=w.Layout(width="260px"))
+        c["objective"] = _dropdown("260px", options=names, value=self.objective.name,
+                                   description="objective")
         kappa = float(self.objective.params.get("kappa", 20.0)) if self.objective.name == "quadratic" else 20.0
         angle = float(self.objective.params.get("angle", 45.0)) if self.objective.name == "rotated" else 45.0
-        c["kappa"] = w.FloatLogSlider(value=min(max(kappa, 1.0), 1000.0), base=10, min=0, max=3, step=0.01,
-                                      description="κ (kappa)", readout_format=".3g",
-                                      continuous_update=True, style=style, layout=w.Layout(width="360px"))
-        c["angle"] = w.FloatSlider(value=min(max(angle, 0.0), 90.0), min=0.0, max=90.0, step=1.0,
-                                   description="angle (°)", readout_format=".0f",
-                                   continuous_update=True, style=style, layout=w.Layout(width="360px"))
-        c["steps"] = w.IntSlider(value=steps, min=1, max=MAX_STEPS, step=1, description="steps",
-                                 continuous_update=True, style=style, layout=w.Layout(width="360px"))
+        c["kappa"] = _slider("FloatLogSlider", value=min(max(kappa, 1.0), 1000.0), base=10, min=0, max=3,
+                             step=0.01, description="κ (kappa)", readout_format=".3g")
+        c["angle"] = _slider("FloatSlider", value=min(max(angle, 0.0), 90.0), min=0.0, max=90.0, step=1.0,
+                             description="angle (°)", readout_format=".0f")
+        c["steps"] = _slider("IntSlider", value=steps, min=1, max=MAX_STEPS, step=1, description="steps")
         v = self.view
-        c["x1"] = w.FloatSlider(value=self._start0[0], min=v[0], max=v[1], step=_step_for(v[1] - v[0]),
-                                description="start x1", readout_format=".2f",
-                                continuous_update=True, style=style, layout=w.Layout(width="360px"))
-        c["x2"] = w.FloatSlider(value=self._start0[1], min=v[2], max=v[3], step=_step_for(v[3] - v[2]),
-                                description="start x2", readout_format=".2f",
-                                continuous_update=True, style=style, layout=w.Layout(width="360px"))
+        c["x1"] = _slider("FloatSlider", value=self._start0[0], min=v[0], max=v[1],
+                          step=_step_for(v[1] - v[0]), description="start x1", readout_format=".2f")
+        c["x2"] = _slider("FloatSlider", value=self._start0[1], min=v[2], max=v[3],
+                          step=_step_for(v[3] - v[2]), description="start x2", readout_format=".2f")
         self._show_param_sliders()
         B = w.Button
         self.buttons = {

@@ -7,8 +7,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 from .controls import _check_steps, _make_control, _opening_hp, _resolve_rule, _widgets
-from .paths import MAX_STEPS
-from .plane import _Contour2D, _Run
+from .paths import MAX_STEPS, _Run
+from .plane import _Contour2D
 
 _RACE_COLORS = (
     "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",

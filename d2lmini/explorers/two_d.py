@@ -9,11 +9,11 @@ import numpy as np
 
 from ..rules import RULES
 from .controls import (
-    _RESERVED, View, _check_steps, _make_control, _opening_hp, _resolve_rule,
-    _rule_label, _widgets,
+    _RESERVED, View, _check_steps, _dropdown, _make_control, _opening_hp, _resolve_rule,
+    _rule_label, _slider, _widgets,
 )
-from .paths import MAX_STEPS, SCHEDULES, _PATH_COLOR, _inside
-from .plane import _Contour2D, _Run
+from .paths import MAX_STEPS, SCHEDULES, _PATH_COLOR, _inside, _Run
+from .plane import _Contour2D
 
 
 class Explorer2D(_Contour2D):
@@ -64,22 +64,16 @@ class Explorer2D(_Contour2D):
         self._runs = [run]
         self._build_axes(loss_panel)
         self._add_run_artists(run)
-        w = _widgets()
-        style = {"description_width": "initial"}
         if name is not None:
-            self.controls["rule"] = w.Dropdown(options=list(RULES), value=name, description="rule",
-                                               style=style, layout=w.Layout(width="220px"))
+            self.controls["rule"] = _dropdown("220px", options=list(RULES), value=name, description="rule")
         self._common_controls(steps)
         if self.stochastic:
-            self.controls["noise"] = w.FloatSlider(
-                value=noise, min=0.0, max=2.0, step=0.01, description="noise σ",
-                readout_format=".2f", continuous_update=True, style=style, layout=w.Layout(width="360px"),
-            )
-            self.controls["schedule"] = w.Dropdown(options=list(SCHEDULES), value=schedule,
-                                                   description="lr schedule", style=style,
-                                                   layout=w.Layout(width="260px"))
+            self.controls["noise"] = _slider("FloatSlider", value=noise, min=0.0, max=2.0, step=0.01,
+                                             description="noise σ", readout_format=".2f")
+            self.controls["schedule"] = _dropdown("260px", options=list(SCHEDULES), value=schedule,
+                                                  description="lr schedule")
         self._noise, self._schedule = noise, schedule
-        self._hp_box = w.VBox([])
+        self._hp_box = _widgets().VBox([])
         self._make_hp_controls(opening)
         for cname, widget in list(self.controls.items()):
             if cname not in run.controls:
