@@ -559,6 +559,32 @@ def test_display_hooks_show_the_widget():
     assert ex.image.comm is None and ex.controls["lr"].comm is None  # the whole tree is closed
 
 
+def open_widgets() -> int:
+    """How many widgets ipywidgets keeps open in this process (it keeps each until closed)."""
+    registry = getattr(widgets.widgets.widget, "_instances", None)  # ipywidgets 8
+    return len(registry if registry is not None else widgets.Widget.widgets)  # ipywidgets 7
+
+
+def test_close_closes_every_widget_and_frees_the_figure():
+    before = open_widgets()
+    made = [E.explore("momentum", stochastic=True), E.race(steps=5), E.explore_1d("newton")]
+    assert open_widgets() > before + 3 * 20
+    made[0].controls["rule"].value = "adam"  # replaces the hyperparameter sliders
+    made[0].controls["rule"].value = "momentum"
+    for ex in made:
+        ex.close()
+        ex.close()  # twice is harmless
+    assert open_widgets() == before  # layouts and styles included, old sliders too
+    for ex in made:
+        assert ex.closed and ex not in E.live_explorers()
+        assert ex.fig.axes == [] and ex._bg is None and ex._bg_base is None
+        name = next(n for n, w in ex.controls.items() if isinstance(w, widgets.FloatSlider))
+        ex.controls[name].value = ex.controls[name].max  # a stale reference still computes
+        assert ex.error is None and ex.frame == b""  # ... but draws nothing
+        ex.update()
+    assert made[0].trajectory.shape[1] == 2 and "after" in made[0].readout
+
+
 # ---------------------------------------------------------------------------------------------
 # throttle: bursts of events are coalesced into one trailing frame
 

@@ -7,6 +7,7 @@ per named rule. The widget factories use only widgets present in both ipywidgets
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
@@ -188,6 +189,24 @@ def _set_range(slider, low: float, high: float, value: Optional[float] = None) -
 
 def _step_for(span: float) -> float:
     return 10.0 ** math.floor(math.log10(span / 100.0)) if span > 0 else 0.01
+
+
+def _close_tree(*roots) -> None:
+    """Close widgets and every widget they hold (children, layout, style, an ipympl toolbar):
+    a widget's own close() leaves those open, and ipywidgets keeps every open widget alive."""
+    widget_type = _widgets().Widget
+    seen = set()
+    todo = list(roots)
+    while todo:
+        widget = todo.pop()
+        if not isinstance(widget, widget_type) or id(widget) in seen:
+            continue
+        seen.add(id(widget))
+        for name in widget.keys:
+            value = getattr(widget, name, None)
+            todo.extend(value if isinstance(value, (list, tuple)) else (value,))
+        with contextlib.suppress(Exception):
+            widget.close()
 
 
 def _set_visible(widget, visible: bool) -> None:

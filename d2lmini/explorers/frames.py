@@ -25,7 +25,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .controls import _widgets
+from .controls import _close_tree, _widgets
 from .registry import _LIVE
 
 #: Minimum time between two frames; events in between are coalesced into one trailing frame.
@@ -269,6 +269,8 @@ class _LiveFigure:
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
+        if self.closed:  # its figure is cleared: it still computes, but draws nothing
+            return
         if self._static_dirty:
             self._rebuild_static()
             self._static_dirty = False
@@ -296,7 +298,7 @@ class _LiveFigure:
 
     @property
     def frame(self) -> bytes:
-        """The PNG bytes of the current frame (drawn now if one is pending)."""
+        """The PNG bytes of the current frame (drawn now if one is pending; empty once closed)."""
         if self.ipympl:
             import io
 
@@ -335,7 +337,9 @@ class _LiveFigure:
         self.controls.update((k, v) for k, v in items if k not in first)
 
     def close(self) -> None:
-        """Close the widgets (and the pyplot figure under ipympl)."""
+        """Close every widget of the explorer (layouts and styles too) and let go of the figure's
+        pixels and artists (under ipympl: close the pyplot figure). A closed explorer still
+        computes from its controls, but draws nothing."""
         self.closed = True
         if self._pending is not None:
             self._pending.cancel()
@@ -344,17 +348,16 @@ class _LiveFigure:
             import matplotlib.pyplot as plt
 
             plt.close(self.fig)
-        seen = set()
-        todo = [getattr(self, "widget", None), *self.controls.values(),
-                *getattr(self, "buttons", {}).values()]
-        while todo:  # a container's close() leaves its children open: close the whole tree
-            widget = todo.pop()
-            if widget is None or id(widget) in seen:
-                continue
-            seen.add(id(widget))
-            todo.extend(getattr(widget, "children", ()))
-            with contextlib.suppress(Exception):
-                widget.close()
+        _close_tree(getattr(self, "widget", None), self.output, self.image, *self.controls.values(),
+                    *getattr(self, "buttons", {}).values())
+        if not self.ipympl:  # free the pixels too: a closed explorer may live on in Out[n]
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+            self._bg = self._bg_base = None
+            self._frame, self._frame_stale = b"", True
+            self.image.value = b""
+            self.fig.clear()  # the axes let go of their artists and ticks
+            self.canvas = FigureCanvasAgg(self.fig)  # a new canvas has no renderer yet
 
     # subclasses implement
     def _compute(self) -> None:  # pragma: no cover - abstract

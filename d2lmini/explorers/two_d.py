@@ -1,7 +1,6 @@
 """Explorer2D: one update rule on a 2-D objective with live sliders (:func:`explore`)."""
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
 
@@ -9,7 +8,7 @@ import numpy as np
 
 from ..rules import RULES
 from .controls import (
-    _RESERVED, View, _check_steps, _dropdown, _make_control, _opening_hp, _resolve_rule,
+    _RESERVED, View, _check_steps, _close_tree, _dropdown, _make_control, _opening_hp, _resolve_rule,
     _rule_label, _slider, _widgets,
 )
 from .paths import MAX_STEPS, SCHEDULES, _PATH_COLOR, _inside, _Run
@@ -84,10 +83,9 @@ class Explorer2D(_Contour2D):
     # --- hyperparameter controls ---------------------------------------------------------
     def _make_hp_controls(self, values: Mapping[str, Any]) -> None:
         run = self._runs[0]
-        for old, widget in run.controls.items():
+        for old in run.controls:
             self.controls.pop(old, None)
-            with contextlib.suppress(Exception):
-                widget.close()
+        _close_tree(*run.controls.values())
         run.controls, run.fixed = {}, {}
         widgets_ = []
         for hname, (default, rng) in run.info.items():
