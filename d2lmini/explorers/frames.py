@@ -19,14 +19,13 @@ import math
 import struct
 import time
 import traceback
-import weakref
 import zlib
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .controls import _close_tree, _widgets
-from .registry import _LIVE
+from . import registry
 
 #: Minimum time between two frames; events in between are coalesced into one trailing frame.
 FRAME_INTERVAL = 0.03
@@ -106,9 +105,7 @@ class _LiveFigure:
         self.n_updates = 0
         self.closed = False
         self.error: Optional[str] = None
-        if len(_LIVE) > 200:
-            _LIVE[:] = [r for r in _LIVE if r() is not None]
-        _LIVE.append(weakref.ref(self))
+        registry.register(self)
         self.output = w.Output(layout=w.Layout(max_width="100%"))
         scale = _presenter_scale()
         self.scale = scale
@@ -314,9 +311,11 @@ class _LiveFigure:
     def _ipython_display_(self):
         from IPython.display import display
 
+        registry.shown(self)
         display(self.widget)
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        registry.shown(self)
         method = getattr(self.widget, "_repr_mimebundle_", None)
         if method is not None:
             return method(include=include, exclude=exclude, **kwargs)
@@ -339,7 +338,8 @@ class _LiveFigure:
     def close(self) -> None:
         """Close every widget of the explorer (layouts and styles too) and let go of the figure's
         pixels and artists (under ipympl: close the pyplot figure). A closed explorer still
-        computes from its controls, but draws nothing."""
+        computes from its controls, but draws nothing. Re-running the notebook cell that made
+        an explorer closes it (see :mod:`.registry`)."""
         self.closed = True
         if self._pending is not None:
             self._pending.cancel()
