@@ -36,6 +36,7 @@ test-colab: setup-colab
 bench: setup
 	$(PY) bench/import_time.py
 	$(PY) bench/explorer_update.py
+	$(PY) bench/explorer_memory.py
 	$(PY) bench/notebook_times.py
 	$(PY) bench/browser_latency.py
 
