@@ -33,12 +33,14 @@ Modules, one per concern:
 * :mod:`.frames`    the live figure: PNG frames, blitting, throttling, batching, display
 * :mod:`.controls`  rule names, hyperparameters, presets and the widget factories
 * :mod:`.contours`  the contour-grid cache and the loss panel's limits
-* :mod:`.paths`     running a rule along an objective, divergence, cutting the drawn path
+* :mod:`.paths`     running a rule along an objective, divergence, cutting the drawn path;
+                    ``_Run``, one optimizer's rule, controls and results
 * :mod:`.plane`     the 2-D contour explorer base (Explorer2D and Race share it)
 * :mod:`.two_d`     :class:`Explorer2D`
 * :mod:`.race`      :class:`Race`
 * :mod:`.one_d`     :class:`Explorer1D`
-* :mod:`.registry`  the explorers alive in this process
+* :mod:`.registry`  the explorers alive in this process; re-running a notebook cell closes
+                    the explorers its earlier run made
 """
 from __future__ import annotations
 
