@@ -37,6 +37,7 @@ bench: setup
 	$(PY) bench/import_time.py
 	$(PY) bench/explorer_update.py
 	$(PY) bench/sweep.py
+	$(PY) bench/explorer_memory.py
 	$(PY) bench/notebook_times.py
 	$(PY) bench/browser_latency.py
 

@@ -178,3 +178,73 @@ def check_house_style(nb, title_prefix: str, min_checks: int = 1) -> None:
     meta = nb.metadata["d2lmini"]
     assert meta["teaches"] and isinstance(meta["minutes"], int)
     assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+class Kernel:
+    """A real kernel (the tests' interpreter) that runs cells one by one, each sent as JupyterLab
+    sends it: an ``execute_request`` whose metadata carries the cell's id (``cellId``), or no
+    id at all (as nbclient and older frontends do). A context manager; shut down on exit.
+
+    ``run(code, cell_id=None)`` returns what the cell printed and fails on an error output;
+    ``json(code, cell_id=None)`` parses the last printed line.
+    """
+
+    def __init__(self, timeout: float = 120.0, env: Optional[Dict[str, str]] = None):
+        from jupyter_client import KernelManager
+
+        self.timeout = timeout
+        kernel_env = dict(os.environ)
+        kernel_env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        kernel_env.update(env or {})
+        self.km = KernelManager(kernel_name="python3")
+        self.km.start_kernel(env=kernel_env, cwd=str(ROOT))
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        try:
+            self.kc.wait_for_ready(timeout=timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def run(self, code: str, cell_id: Optional[str] = None) -> str:
+        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                   "allow_stdin": False, "stop_on_error": True}
+        msg = self.kc.session.msg("execute_request", content,
+                                  metadata={"cellId": cell_id} if cell_id else {})
+        self.kc.shell_channel.send(msg)
+        msg_id = msg["header"]["msg_id"]
+        printed, errors = [], []
+        while True:
+            reply = self.kc.get_iopub_msg(timeout=self.timeout)
+            if reply["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, body = reply["msg_type"], reply["content"]
+            if kind == "stream":
+                printed.append(body["text"])
+            elif kind == "error":
+                errors.append("\n".join(body["traceback"]))
+            elif kind == "status" and body["execution_state"] == "idle":
+                break
+        while self.kc.get_shell_msg(timeout=self.timeout)["parent_header"].get("msg_id") != msg_id:
+            pass
+        assert not errors, f"cell {cell_id!r} raised:\n" + "\n".join(errors)
+        return "".join(printed)
+
+    def json(self, code: str, cell_id: Optional[str] = None) -> Any:
+        text = self.run(code, cell_id).strip()
+        assert text, f"cell {cell_id!r} printed nothing"
+        return json.loads(text.splitlines()[-1])
+
+    @property
+    def pid(self) -> int:
+        return self.json("import os; print(os.getpid())")
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+    def __enter__(self) -> "Kernel":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

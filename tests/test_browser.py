@@ -14,6 +14,9 @@ new picture for 0.6 s):
   plain loop over the rule;
 * nothing was written to the explorer's error area, and the page raised no error.
 
+Last, the first explorer's cell runs again (Ctrl+Enter): JupyterLab sends the cell's id, and
+the explorer its first run made is closed while the page shows the new one.
+
 The kernel is asked over the server's websocket with a silent ``user_expressions`` request, so
 the notebook itself is not changed. Screenshots of each notebook's first explorer before and
 after the moves go to ``artifacts/screenshots/`` (git-ignored; CI keeps it as an artifact).
@@ -302,3 +305,33 @@ def test_every_explorer_follows_keyboard_and_mouse(notebook):
     MOVES[notebook.name] = exercise_explorers(page, notebook.name.rsplit(".", 1)[0])
     page.timings["explorers"] = time.perf_counter() - t0
     assert not page.page_errors, f"page errors while moving sliders: {page.page_errors}"
+
+
+def test_rerunning_an_explorer_cell_closes_its_old_explorer(notebook):
+    """JupyterLab sends each cell's id: running the first explorer's cell again closes the
+    explorer its first run made (the kernel keeps as many explorers as before), and the page
+    shows the new one."""
+    page = _ready(notebook)
+    dom, kernel, mapping = _explorers(page)
+    live = "__import__('d2lmini').explorers.live_explorers()"
+    with page.kernel() as k:
+        assert k.evaluate("sorted({key[0] for key in __import__('d2lmini.explorers.registry', "
+                          "fromlist=['_CELLS'])._CELLS.held})") == ["id"]
+        k.execute(f"__d2l_old = {live}[{mapping[0]}]")  # silent: no cell owns this run
+        before = k.evaluate(f"len({live})")
+    cell = page.explorer_locator(0).locator("xpath=ancestor::div[contains(@class, 'jp-Cell ')][1]")
+    cell.locator(".jp-InputArea-prompt").click()  # select the cell (command mode)
+    page.page.keyboard.press("Control+Enter")  # run it in place
+    deadline = time.monotonic() + 60
+    with page.kernel() as k:
+        while not k.evaluate("__d2l_old.closed") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        page.wait_kernel_idle()
+        closed, after = k.evaluate("__d2l_old.closed"), k.evaluate(f"len({live})")
+        old_live = k.evaluate(f"any(e is __d2l_old for e in {live})")
+        k.execute("del __d2l_old")
+    assert closed and not old_live, "re-running the cell left its old explorer open"
+    assert after == before, f"{before} explorers before the re-run, {after} after"
+    dom_after, kernel_after, _ = _explorers(page)  # every picture is a live explorer's frame
+    assert len(dom_after) == len(dom)
+    assert not page.page_errors, f"page errors after re-running a cell: {page.page_errors}"

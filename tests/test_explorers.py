@@ -29,8 +29,10 @@ from hypothesis import strategies as st
 
 import ipywidgets as widgets
 
+import nbrun
 from d2lmini import explorers as E
 from d2lmini import objectives
+from d2lmini.explorers import frames
 from d2lmini.rules import RULES, hyperparams
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -41,7 +43,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def _png_frames(monkeypatch):
     """Every explorer here renders PNG frames with Agg, whatever backend the session has; the
     explorers a test makes are closed after it (the fuzz tests keep theirs in _CACHE)."""
-    monkeypatch.setattr(E, "_ipympl_active", lambda: False)
+    monkeypatch.setattr(frames, "_ipympl_active", lambda: False)
     before = set(map(id, E.live_explorers()))
     yield
     keep = set(map(id, _CACHE.values()))
@@ -537,7 +539,7 @@ def test_figure_size_and_fonts_follow_presenter_scale(monkeypatch):
     ex = E.explore(heavy_ball)
     assert tuple(ex.fig.get_size_inches()) == pytest.approx((9.0, 4.5))
     assert ex.ax.title.get_fontsize() == pytest.approx(12.0)
-    monkeypatch.setattr(E, "_presenter_scale", lambda: 1.5)
+    monkeypatch.setattr(frames, "_presenter_scale", lambda: 1.5)
     big = E.explore(heavy_ball)
     assert tuple(big.fig.get_size_inches()) == pytest.approx((13.5, 6.75))
     assert big.ax.title.get_fontsize() == pytest.approx(18.0)
@@ -556,6 +558,130 @@ def test_display_hooks_show_the_widget():
     ex.close()
     assert ex not in E.live_explorers()
     assert ex.image.comm is None and ex.controls["lr"].comm is None  # the whole tree is closed
+
+
+def open_widgets() -> int:
+    """How many widgets ipywidgets keeps open in this process (it keeps each until closed)."""
+    registry = getattr(widgets.widgets.widget, "_instances", None)  # ipywidgets 8
+    return len(registry if registry is not None else widgets.Widget.widgets)  # ipywidgets 7
+
+
+def test_close_closes_every_widget_and_frees_the_figure():
+    before = open_widgets()
+    made = [E.explore("momentum", stochastic=True), E.race(steps=5), E.explore_1d("newton")]
+    assert open_widgets() > before + 3 * 20
+    made[0].controls["rule"].value = "adam"  # replaces the hyperparameter sliders
+    made[0].controls["rule"].value = "momentum"
+    for ex in made:
+        ex.close()
+        ex.close()  # twice is harmless
+    assert open_widgets() == before  # layouts and styles included, old sliders too
+    for ex in made:
+        assert ex.closed and ex not in E.live_explorers()
+        assert ex.fig.axes == [] and ex._bg is None and ex._bg_base is None
+        name = next(n for n, w in ex.controls.items() if isinstance(w, widgets.FloatSlider))
+        ex.controls[name].value = ex.controls[name].max  # a stale reference still computes
+        assert ex.error is None and ex.frame == b""  # ... but draws nothing
+        ex.update()
+    assert made[0].trajectory.shape[1] == 2 and "after" in made[0].readout
+
+
+def test_outside_ipython_nothing_is_tracked():
+    from d2lmini.explorers import registry
+
+    ex = E.explore(heavy_ball)
+    assert registry._cells() is None and registry._CELLS is None
+    assert not ex.closed
+
+
+# ---------------------------------------------------------------------------------------------
+# re-running a cell closes the explorers its earlier run made (in a real kernel)
+
+KERNEL_SETUP = r"""
+import json, ipywidgets
+import d2lmini as d2l
+from d2lmini import explorers as E
+made = []  # every explorer the cells make, in order
+
+def _open_widgets():
+    registry = getattr(ipywidgets.widgets.widget, "_instances", None)  # ipywidgets 8
+    return len(registry if registry is not None else ipywidgets.Widget.widgets)  # ipywidgets 7
+
+def _tree(ex):  # every widget of an explorer, layouts and styles included
+    seen, todo = {}, [ex.widget, *ex.controls.values()]
+    while todo:
+        w = todo.pop()
+        if isinstance(w, ipywidgets.Widget) and id(w) not in seen:
+            seen[id(w)] = w
+            for key in w.keys:
+                value = getattr(w, key, None)
+                todo.extend(value if isinstance(value, (list, tuple)) else (value,))
+    return list(seen.values())
+
+def report():
+    live = E.live_explorers()
+    print(json.dumps({"open_widgets": _open_widgets(), "explorers": [
+        {"kind": type(e).__name__, "closed": e.closed, "live": any(e is x for x in live),
+         "widgets": len(_tree(e)), "open": sum(w.comm is not None for w in _tree(e))}
+        for e in made]}))
+"""
+CELL_A = 'ex = d2l.explore("gd", steps=5)\nmade.append(ex)\nex'
+
+
+def _alive(state, index):
+    e = state["explorers"][index]
+    return not e["closed"] and e["live"] and e["open"] == e["widgets"] > 10
+
+
+def _closed(state, index):
+    e = state["explorers"][index]
+    return e["closed"] and not e["live"] and e["open"] == 0 and e["widgets"] > 10
+
+
+def test_rerunning_a_cell_closes_the_explorers_its_earlier_run_made():
+    with nbrun.Kernel() as k:
+        k.run(KERNEL_SETUP, "setup")
+        report = lambda: k.json("report()", "probe")  # noqa: E731
+        k.run(CELL_A, "cell-a")                                                     # 0
+        k.run('one = d2l.explore_1d("newton", steps=3)\nmade.append(one)\none', "cell-b")  # 1
+        k.run(CELL_A, "cell-a")                                                     # 2
+        s = report()
+        assert _closed(s, 0), s  # cell a's first explorer, widgets and all
+        assert _alive(s, 1) and _alive(s, 2), s  # cell b's stays; cell a's new one
+
+        # Cells are told apart by id: the same source in another cell is another cell.
+        k.run(CELL_A, "cell-c")                                                     # 3
+        k.run(CELL_A, "cell-a")                                                     # 4
+        s = report()
+        assert _closed(s, 2) and _alive(s, 3) and _alive(s, 4), s
+
+        # An explorer another cell still shows stays open until that cell lets go of it.
+        k.run('kept = d2l.race({"gd": "gd", "adam": "adam"}, steps=5)\nmade.append(kept)', "cell-d")  # 5
+        k.run("kept", "cell-e")  # shows it
+        k.run('kept = d2l.race({"gd": "gd", "adam": "adam"}, steps=5)\nmade.append(kept)', "cell-d")  # 6
+        s = report()
+        assert _alive(s, 5) and _alive(s, 6), s
+        k.run("kept", "cell-e")  # now shows the new one
+        s = report()
+        assert _closed(s, 5) and _alive(s, 6), s
+
+        # Without a cell id (nbclient, older frontends) a cell is known by its source.
+        k.run('x = d2l.explore("adam", steps=5)\nmade.append(x)\nx')                # 7
+        k.run('y = d2l.explore("rmsprop", steps=5)\nmade.append(y)\ny')             # 8
+        k.run('x = d2l.explore("adam", steps=5)\nmade.append(x)\nx')                # 9
+        s = report()
+        assert _closed(s, 7) and _alive(s, 8) and _alive(s, 9), s
+        assert [e["kind"] for e in s["explorers"]] == (
+            ["Explorer2D", "Explorer1D"] + ["Explorer2D"] * 3 + ["Race"] * 2 + ["Explorer2D"] * 3)
+
+        # Re-runs do not add widgets to the kernel (ipywidgets keeps every open widget).
+        counts = []
+        for _ in range(4):
+            k.run(CELL_A, "cell-a")
+            counts.append(report()["open_widgets"])
+        assert len(set(counts)) == 1, counts
+        s = report()
+        assert sum(_alive(s, i) for i in range(len(s["explorers"]))) == 6, s
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,6 +27,16 @@ def test_course_location_is_set_once_and_everything_agrees():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_every_package_folder_is_in_the_wheel():
+    """Colab installs d2lmini from git, not editable: a subpackage missing from pyproject's
+    ``packages`` would be left out of the wheel (editable installs hide that)."""
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in ROOT.glob("d2l*/**/__init__.py")}
+    assert "d2lmini.explorers" in found and found == listed
+
+
 def test_make_badges_check_fails_when_a_badge_disagrees(tmp_path):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = make_badges.chapter_table(REPO, BRANCH, NOTEBOOKS)
