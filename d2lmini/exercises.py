@@ -647,7 +647,7 @@ def _stationary(x, kind):
     word = _word(kind)
     x_max = _xcos_maximum()
     slope, curvature = float(_XCOS.df(xv)), float(_XCOS.d2f(xv))
-    ok_x = abs(slope) < 1e-8 and abs(xv - x_max) < 0.01
+    ok_x = abs(xv - x_max) < 1e-6
     ok_kind = word in ("max", "maximum")
     if ok_x and ok_kind:
         return True, (f"x = {xv:.6f} has f'(x) = 0 and f''(x) = {curvature:.3f} < 0: a local maximum. "
@@ -656,8 +656,8 @@ def _stationary(x, kind):
         if abs(slope) < 1e-8:
             return False, (f"x = {xv:.4f} is a stationary point, but not the one near 13.66. Start "
                            "the iteration at x0 = 13.")
-        return False, (f"f'({xv:g}) = {slope:.2e}, not zero yet: run more Newton steps from x0 = 13 "
-                       "until gradf(x) is (almost) zero.")
+        return False, (f"f'({xv:g}) = {slope:.2e}, not zero yet: run Newton steps from x0 = 13 "
+                       "until gradf(x) is (almost) zero, and pass that x (six decimals are enough).")
     if word not in ("min", "minimum", "max", "maximum"):
         return False, "kind must be 'min' or 'max'."
     return False, f"look at the sign of f''(x) = {curvature:.3f}."
