@@ -1035,8 +1035,8 @@ def _worst_angle(angle):
     mine = _adagrad_loss_at_angle(a)
     if mine >= 0.95 * losses[worst]:
         return True, (f"the loss peaks near {worst} degrees ({losses[worst]:.3f}); at {a:g} degrees it "
-                      f"is {mine:.3f}. At 0 and 90 degrees the valley is axis-aligned and the loss is "
-                      f"{losses[0]:.0e}.")
+                      f"is {mine:.3f}. At 0 and 90 degrees the valley is axis-aligned and the loss is tiny "
+                      f"({losses[0]:.0e} and {losses[90]:.0e}).")
     up, down = _adagrad_loss_at_angle(min(a + 5, 90)), _adagrad_loss_at_angle(max(a - 5, 0))
     way = "larger" if up > down else "smaller"
     return False, (f"at {a:g} degrees the loss is {mine:.3g}; it grows towards {way} angles "
