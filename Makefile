@@ -38,6 +38,7 @@ bench: setup
 	$(PY) bench/explorer_update.py
 	$(PY) bench/notebook_times.py
 	$(PY) bench/browser_latency.py
+	$(PY) bench/kernel_memory.py
 
 clean:
 	rm -rf $(VENV) .venv-colab artifacts
