@@ -117,7 +117,7 @@ def test_no_hub_no_hub_links():
     assert make_badges.hub_settings(_pyproject_with(hub="")) is None
     assert _hub_links(make_badges.chapter_table(REPO, BRANCH, NOTEBOOKS)) == []
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert _hub_links(readme) == [] and "git-pull?" not in readme
+    assert _hub_links(readme) == [] and "launch-JupyterHub" not in readme
     result = subprocess.run([sys.executable, str(ROOT / "scripts/make_badges.py"), "--hub-links"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "no hub is set" in result.stderr
