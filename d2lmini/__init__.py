@@ -18,6 +18,7 @@ Modules, one per concern:
 * :mod:`d2lmini.data`        the airfoil data (download, checksum, cache), Iris, digits, loaders
 * :mod:`d2lmini.utils`       ``Timer``, ``Accumulator`` and small tensor helpers
 * :mod:`d2lmini.explorers`   sliders over contour plots
+* :mod:`d2lmini.exercises`   ``check(key, answer)`` and ``hint(key)`` for every chapter's exercises
 """
 from __future__ import annotations
 
@@ -61,10 +62,11 @@ _register(
 _register("rules", "hyperparams", "Range")
 _register("explorers", "explore", "explore_1d", "race", "Explorer2D", "Explorer1D", "Race")
 _register("colab", "in_colab", "check_environment")
+_register("exercises", "check")
 
 _SUBMODULES = {
     "objectives", "rules", "schedules", "training", "plotting", "data", "utils", "explorers", "colab",
-    "sweeps",
+    "sweeps", "exercises",
 }
 
 

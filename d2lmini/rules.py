@@ -496,7 +496,7 @@ def momentum_ema(x, g, state, lr=0.4, beta=0.5):
         v_t = beta v_{t-1} + (1 - beta) g_t,   v_0 = 0
         x_t = x_{t-1} - lr v_t
 
-    This is *not* what ``torch.optim.SGD(momentum=beta)`` does (one source article says it is):
+    This is *not* what ``torch.optim.SGD(momentum=beta)`` does (a common claim in tutorials is that it is):
     it equals ``SGD(lr=lr * (1 - beta), momentum=beta)``, so for beta = 0.9 the same lr gives a
     step 10x smaller. Buffer: ``state["v"]``.
     """

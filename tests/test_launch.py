@@ -39,9 +39,9 @@ def test_every_package_folder_is_in_the_wheel():
 
 def test_make_badges_check_fails_when_a_badge_disagrees(tmp_path):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = make_badges.chapter_table(REPO, BRANCH, NOTEBOOKS)
+    table = make_badges.chapter_table(REPO, BRANCH, NOTEBOOKS, make_badges.hub_settings())
     assert table in readme
-    wrong = make_badges.chapter_table("someone/else", BRANCH, NOTEBOOKS)
+    wrong = make_badges.chapter_table("someone/else", BRANCH, NOTEBOOKS, make_badges.hub_settings())
     assert make_badges.updated_readme(readme.replace(table, wrong), table) == readme
 
 
@@ -74,6 +74,69 @@ def test_readme_links_resolve_and_badges_point_at_the_repository():
     for nb in NOTEBOOKS:
         rel = nb.relative_to(ROOT).as_posix()
         assert ("colab", rel) in seen and ("binder", rel) in seen, f"no badges for {rel}"
+
+
+# ---------------------------------------------------------------------------------------------
+# A class's JupyterHub: nbgitpuller links
+
+
+def _pyproject_with(**keys):
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    extra = "".join(f'{k} = "{v}"\n' for k, v in keys.items())
+    return text.replace("[tool.d2lmini.course]\n", "[tool.d2lmini.course]\n" + extra, 1)
+
+
+def _hub_links(markdown):
+    return [link for link in _links(markdown) if "/hub/user-redirect/git-pull" in link]
+
+
+@pytest.mark.parametrize("address", ["https://hub.example.edu", "https://hub.example.edu/",
+                                     "https://uni.example.edu/jupyter"])
+def test_hub_links_have_nbgitpullers_form(address):
+    hub = make_badges.hub_settings(_pyproject_with(hub=address))
+    links = _hub_links(make_badges.chapter_table(REPO, BRANCH, NOTEBOOKS, hub))
+    assert len(links) == len(NOTEBOOKS)
+    base = urllib.parse.urlparse(address.rstrip("/"))
+    name = REPO.split("/")[1]
+    for nb_path, link in zip(NOTEBOOKS, links):
+        url = urllib.parse.urlparse(link)
+        assert (url.scheme, url.netloc) == (base.scheme, base.netloc)
+        assert url.path == base.path + "/hub/user-redirect/git-pull"
+        query = urllib.parse.parse_qs(url.query, strict_parsing=True)
+        assert set(query) == {"repo", "urlpath", "branch"}
+        assert query["repo"] == [f"https://github.com/{REPO}"]
+        assert query["branch"] == [BRANCH]
+        rel = nb_path.relative_to(ROOT).as_posix()
+        assert query["urlpath"] == [f"lab/tree/{name}/{rel}"]
+        assert (ROOT / rel).is_file()
+        assert "https://github.com/" not in url.query, "the values are URL-encoded"
+
+
+def test_hub_links_can_point_at_the_student_edition():
+    hub = make_badges.hub_settings(_pyproject_with(hub="https://hub.example.edu",
+                                                   hub_repository="some-school/optim-student",
+                                                   hub_branch="fall"))
+    link = make_badges.nbgitpuller_url(hub, "notebooks/03_momentum.ipynb")
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(link).query)
+    assert query == {"repo": ["https://github.com/some-school/optim-student"],
+                     "urlpath": ["lab/tree/optim-student/notebooks/03_momentum.ipynb"], "branch": ["fall"]}
+
+
+def test_no_hub_no_hub_links():
+    assert make_badges.hub_settings() is None        # the course itself sets no hub
+    assert make_badges.hub_settings(_pyproject_with(hub="")) is None
+    assert _hub_links(make_badges.chapter_table(REPO, BRANCH, NOTEBOOKS)) == []
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert _hub_links(readme) == [] and "launch-JupyterHub" not in readme
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/make_badges.py"), "--hub-links"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "no hub is set" in result.stderr
+
+
+@pytest.mark.parametrize("bad", ["hub.example.edu", "ftp://hub.example.edu", "https://hub.example.edu/?x=1"])
+def test_a_bad_hub_address_is_refused(bad):
+    with pytest.raises(ValueError, match="hub in \\[tool.d2lmini.course\\]"):
+        make_badges.hub_settings(_pyproject_with(hub=bad))
 
 
 def test_every_notebook_starts_with_the_colab_setup_cell():

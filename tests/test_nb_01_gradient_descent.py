@@ -71,16 +71,34 @@ for _s in ('constant', 'exponential', 'polynomial'):
     _ends[_s] = [float(v) for v in ex_sgd.trajectory[-1]]
 _out['ex_sgd_ends'] = _ends
 _out['ex_sgd_noise_moves'] = _moved(ex_sgd, noise=0.3)
-# the exercise checkers
+# the exercise checks, fed with what the notebook's own code computes
+import d2lmini as _d2l
+_g = np.array([3.0, 4.0])
 _checks = {}
-for _name, _call in [('thr_ok', lambda: check_thresholds(1/6, 1/3)), ('thr_bad', lambda: check_thresholds(0.5, 1.0)),
-                     ('valley_ok', lambda: check_deep_valley(0.2)), ('valley_bad', lambda: check_deep_valley(2.0)),
-                     ('noise_ok', lambda: check_noise_floor(0.2 / 3.2 + 0.2 / 2.4)), ('noise_bad', lambda: check_noise_floor(0.1)),
-                     ('clip_ok', lambda: check_clipping((0.6, 0.8), (1.0, 1.0))), ('clip_bad', lambda: check_clipping((3, 4), (1, 1)))]:
+for _name, _call in [('thr_ok', lambda: _d2l.check('gradient_descent.thresholds', 1 / 6, 1 / 3)),
+                     ('thr_bad', lambda: _d2l.check('gradient_descent.thresholds', 0.5, 1.0)),
+                     ('valley_ok', lambda: _d2l.check('gradient_descent.deep_valley', 0.2)),
+                     ('valley_bad', lambda: _d2l.check('gradient_descent.deep_valley', 2.0)),
+                     ('noise_ok', lambda: _d2l.check('gradient_descent.noise_floor', stationary_f(0.2))),
+                     ('noise_bad', lambda: _d2l.check('gradient_descent.noise_floor', 0.1)),
+                     ('clip_ok', lambda: _d2l.check('gradient_descent.clipping', clip_by_norm(_g, 1.0), clip_by_value(_g, 1.0))),
+                     ('clip_bad', lambda: _d2l.check('gradient_descent.clipping', (3, 4), (1, 1))),
+                     ('sum_ok', lambda: _d2l.check('gradient_descent.sum_loss_lr', 0.004)),
+                     ('sum_bad', lambda: _d2l.check('gradient_descent.sum_loss_lr', 40)),
+                     ('odd_ok', lambda: _d2l.check('gradient_descent.odd_steps', run_gd(1.1, steps=11)[-1])),
+                     ('odd_bad', lambda: _d2l.check('gradient_descent.odd_steps', 74.3))]:
     _buf = io.StringIO()
     with contextlib.redirect_stdout(_buf):
-        _call()
-    _checks[_name] = _buf.getvalue()
+        _result = _call()
+    _checks[_name] = [_result, _buf.getvalue()]
+# the numbers of the worked answers, recomputed with the notebook's functions
+_ends = {e: run_gd(e, grad=gradf, x=10.0, steps=100)[-1] for e in _np.round(_np.arange(0.01, 2.0, 0.01), 2)}
+_deep = [e for e, v in _ends.items() if abs(v - 7.2694) < 1e-2]
+_out['valley'] = {'lo': float(min(_deep)), 'hi': float(max(_deep)), 'contiguous': len(_deep) == round((max(_deep) - min(_deep)) / 0.01) + 1,
+                  'slope_10': float(gradf(10.0)), 'first_step_2': float(10 - 2 * gradf(10.0)),
+                  'end_0.2': float(_ends[0.2]), 'end_0.01': float(_ends[0.01]), 'end_2': float(run_gd(2.0, grad=gradf, x=10.0, steps=100)[-1]),
+                  'curvature': float(hessf(bisect(gradf, 7.0, 7.5)))}
+_out['stationary_0.2'] = stationary_f(0.2)
 _out['checks'] = _checks
 print(json.dumps(_out))
 """
@@ -93,7 +111,17 @@ def run():
 
 def test_house_style(run):
     nb, _, _ = run
-    nbrun.check_house_style(nb, '# Descend ', min_checks=4)
+    nbrun.check_house_style(nb, '# Descend ', min_checks=6, slug='gradient_descent')
+
+
+def test_condition_number_defined_before_use(run):
+    # issue 15, point 13: kappa is defined (as the condition number) where it first appears
+    nb, _, _ = run
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    first = md.index("\\kappa")
+    sentence = md[max(0, first - 200):first + 80]
+    assert "condition number" in sentence and "L_{\\max}/L_{\\min}" in sentence
+    assert "\\kappa = 4/2 = 2" in sentence
 
 
 def test_no_warnings_or_errors(run):
@@ -239,6 +267,24 @@ def test_explorers_answer(run):
 def test_exercise_checks(run):
     _, r, _ = run
     c = r["explore"]["checks"]
-    for name in ("thr", "valley", "noise", "clip"):
-        assert c[f"{name}_ok"].startswith("Correct"), (name, c[f"{name}_ok"])
-        assert not c[f"{name}_bad"].startswith("Correct"), (name, c[f"{name}_bad"])
+    for name in ("thr", "valley", "noise", "clip", "sum", "odd"):
+        assert c[f"{name}_ok"][0] is True and c[f"{name}_ok"][1].startswith("Right"), (name, c[f"{name}_ok"])
+        assert c[f"{name}_bad"][0] is False and c[f"{name}_bad"][1].startswith("Not quite"), (name, c[f"{name}_bad"])
+    assert "thresholds of x^2" in c["thr_bad"][1]
+    assert "another valley" in c["valley_bad"][1]
+
+
+def test_worked_answers_numbers(run):
+    _, r, _ = run
+    v = r["explore"]["valley"]
+    # "Any eta from about 0.03 to 1.08 works"
+    assert v["lo"] == 0.03 and v["hi"] == 1.08 and v["contiguous"]
+    # "f'(10) = 1.5 pi = 4.71", "at eta = 2 that is 0.58", "ends in the shallow valley near -1.83"
+    assert v["slope_10"] == pytest.approx(1.5 * 3.141592653589793, abs=1e-9)
+    assert round(v["first_step_2"], 2) == 0.58
+    assert round(v["end_2"], 2) == -1.82 or round(v["end_2"], 2) == -1.83
+    # "eta = 0.2 ends at 7.269388", "at eta = 0.01 ... still at 7.67", "f''(x*) = 1.81", "2/1.81 = 1.10"
+    assert "%.6f" % v["end_0.2"] == "7.269388" and round(v["end_0.01"], 2) == 7.67
+    assert round(v["curvature"], 2) == 1.81 and round(2 / v["curvature"], 2) == 1.10
+    # "stationary_f(0.2) agrees to within about 1 %" with 0.1458
+    assert r["explore"]["stationary_0.2"] == pytest.approx(0.2 / 3.2 + 0.2 / 2.4, rel=0.015)

@@ -1,5 +1,6 @@
 """Chapter 5 (RMSProp): run the notebook in a real kernel and check its numbers and claims."""
 import math
+import re
 
 import pytest
 
@@ -38,10 +39,19 @@ out = {
     'explorer_end': [float(v) for v in explorer_rmsprop.trajectory[-1]],
     'explorer_controls': sorted(explorer_rmsprop.controls),
     'eps_is_log': hasattr(explorer_rmsprop.controls['eps'], 'base'),
-    'checks_right': [said(check_gamma_one, 400.0), said(check_first_step, 0.1),
-                     said(check_half_life, 69.0)],
-    'checks_wrong': [said(check_gamma_one, 0.4), said(check_first_step, 0.03),
-                     said(check_half_life, 10)],
+    'checks_right': [said(d2l.check, 'rmsprop.gamma_one', 0.4 / math.sqrt(1e-6)),
+                     said(d2l.check, 'rmsprop.first_step', torch_2d(torch.optim.RMSprop, steps=1, verbose=False, lr=0.01)[1][0] + 5.0),
+                     said(d2l.check, 'rmsprop.half_life', math.log(2) / math.log(1 / 0.99))],
+    'checks_wrong': [said(d2l.check, 'rmsprop.gamma_one', 0.4), said(d2l.check, 'rmsprop.first_step', 0.03),
+                     said(d2l.check, 'rmsprop.half_life', 100)],
+    'gamma_one_step': [float(v) for v in rmsprop_rule(np.array([-5.0, -2.0]), np.array([-1.0, -8.0]), {}, gamma=1.0)],
+    'gamma_slider_max': float(explorer_rmsprop.controls['gamma'].max),
+    'merged_table': {f'{k[0]}/{k[1]}': [float(f_2d(*v))] for k, v in merged_ends.items()},
+    'rotated': {'rms_first': [float(v) for v in rms_rotated[1]],
+                'rms_across': [float(v) for v in across(rms_rotated)],
+                'gd_across': [float(v) for v in across(gd_rotated)],
+                'f': [float(rotated.value(rms_rotated[-1])), float(d2l.objectives.get('d2l').value(rms_aligned[-1])),
+                      float(rotated.value(gd_rotated[-1]))]},
 }
 print(json.dumps(out))
 """
@@ -78,7 +88,7 @@ def run():
 
 def test_house_style(run):
     nb, _, _ = run
-    nbrun.check_house_style(nb, '# Forget ', min_checks=3)
+    nbrun.check_house_style(nb, '# Forget ', min_checks=3, slug='rmsprop')
 
 
 def test_classic_numbers(run):
@@ -142,12 +152,20 @@ def test_two_knobs_correction(run):
     assert n["gap_lr_placement"] < 1e-12
     assert 1e-9 < n["gap_momentum_torch"] < 1e-4
     assert n["lr_inside_end"] == ["-0.000374", "0.000478"]
-    # merging the two hyperparameters into one value changes the result completely
     assert n["merged"]["0.9/0.5"] == ["-0.000374", "0.000478"]
     assert n["merged"]["0.9/0.9"] == ["1.565520", "0.146738"]
     md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "two independent hyperparameters" in md
     assert "x_t = x_{t-1} - v_t" in md
+    # issue 15, point 2: only mu changes between the compared runs; mu = 0.9 is too large here
+    # whatever gamma is (Graves's 0.95 included), mu = 0.5 lands near the minimum
+    text = nbrun.all_text(nb)
+    for g in ("0.9", "0.95", "0.99"):
+        assert n["merged_table"][f"{g}/0.9"][0] > 0.1 and n["merged_table"][f"{g}/0.5"][0] < 1e-5, g
+        big = re.search(rf"gamma = {g} *, mu = 0.9: .*largest x1 on the way \+(\d+\.\d+)", text)
+        assert big and float(big.group(1)) > 3.7, g
+    assert "**$\\mu = 0.9$ is too large**" in md and "Graves's own pair" in md
+    assert "must be separate" not in md and "forcing them to be equal" not in md
 
 
 def test_minibatch(run):
@@ -180,12 +198,39 @@ def test_explorer(run):
 
 
 def test_exercise_checks(run):
-    _, r, _ = run
+    nb, r, _ = run
     n = r["numbers"]
     for text in n["checks_right"]:
         assert text.startswith("Right"), text
     for text in n["checks_wrong"]:
         assert text.startswith("Not quite"), text
+    assert "memory window" in n["checks_wrong"][2]
+    # issue 15, point 8: the slider stops at 0.999, so the exercise runs gamma = 1 with the rule;
+    # the worked answer: one step from (-5, -2) lands at (395, 3198)
+    assert n["gamma_slider_max"] == 0.999
+    assert n["gamma_one_step"] == pytest.approx([395.0, 3198.0], abs=1e-6)
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "slider stops at 0.999" in md and "Try it in the explorer, then check" not in md
+    assert "article" not in md.lower()
+
+
+def test_rotated_valley_answer(run):
+    # issue 15, point 1: RMSProp reaches the valley floor in one step and slides along it; the
+    # zigzag belongs to gradient descent
+    nb, r, _ = run
+    rot = r["numbers"]["rotated"]
+    assert ["%.3f" % v for v in rot["rms_first"]] == ["-3.735", "-3.265"]
+    rms, gd = rot["rms_across"], rot["gd_across"]
+    assert round(rms[0], 2) == 2.12 and round(rms[1], 2) == 0.33
+    assert all(v > 0 for v in rms), "RMSProp never crosses the floor"
+    assert all(a * b < 0 for a, b in zip(gd, gd[1:])), "gradient descent crosses it every step"
+    f_rot, f_aligned, f_gd = rot["f"]
+    assert round(f_rot, 3) == 0.170 and "%.1e" % f_aligned == "1.1e-05" and round(f_gd, 3) == 0.087
+    text = nbrun.all_text(nb)
+    assert "it changes sign 0 times in 20 steps" in text and "it changes sign 20 times in 20 steps" in text
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "much like plain gradient descent" not in md
+    assert "It is gradient descent that\nzigzags" in md
 
 
 def test_runs_fast(run):

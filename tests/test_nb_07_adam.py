@@ -36,29 +36,81 @@ out = {
     't_after': int(adam_hyperparams['t']),
     'ranking': ranking_50,
     'race_labels': list(race.labels),
+    'race_final_50': {k: float(v[-1]) for k, v in race.losses.items()},
+    'worst_step': float(worst_step),
+    'amsgrad_x1_every_4': {k: [float(v) for v in p[::4, 0]] for k, p in amsgrad_paths.items()},
+    'amsgrad_x1_max': {k: float(p[:, 0].max()) for k, p in amsgrad_paths.items()},
+    'wd_keys': list(short),
 }
 print(json.dumps(out))
 """
 
 EXERCISES = r"""
 import io, json, contextlib
-def _said(fn, *args, **kwargs):
+def _said(*args, **kwargs):
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        fn(*args, **kwargs)
-    return buf.getvalue()
+        result = d2l.check(*args, **kwargs)
+    return [result, buf.getvalue()]
 _scaled = rule_path(adam_rule, grad=lambda x: 100 * grad_2d(x), eta=0.4)[-1]
+_nobc = rule_path(adam_rule, steps=1, eta=1.0, beta2=0.99, eps=0.0, bias_correction=False)
 print(json.dumps({
-    'ex1_right': _said(check_first_step_factor, 1.0),
-    'ex1_wrong': _said(check_first_step_factor, 3.16),
-    'ex2_right': _said(check_scaled_run, _scaled),
-    'ex2_wrong': _said(check_scaled_run, _scaled + 0.01),
-    'ex3_right': _said(check_beta1_zero, torch.optim.RMSprop, lr=0.1, alpha=0.9, eps=1e-6),
-    'ex3_wrong': _said(check_beta1_zero, torch.optim.Adam, lr=0.1),
-    'ex4_right': _said(check_torch_weight_decay, 0.1),
-    'ex4_wrong': _said(check_torch_weight_decay, 1e-4),
+    'ex1_right': _said('adam.first_step_factor', abs(_nobc[1, 0] - _nobc[0, 0])),
+    'ex1_wrong': _said('adam.first_step_factor', 3.16),
+    'ex2_right': _said('adam.scaled_run', _scaled),
+    'ex2_wrong': _said('adam.scaled_run', rule_path(adam_rule, eta=0.4)[-1]),
+    'ex3_right': _said('adam.beta1_zero', torch.optim.RMSprop, lr=0.1, alpha=0.9, eps=1e-6),
+    'ex3_wrong': _said('adam.beta1_zero', torch.optim.RMSprop, lr=0.1),
+    'ex4_right': _said('adam.torch_weight_decay', 1e-4 / 1e-3),
+    'ex4_wrong': _said('adam.torch_weight_decay', 1e-4),
+    'scaled_vs_unscaled': gap(_scaled, rule_path(adam_rule, eta=0.4)[-1]),
+    'scaled_end': ['%f' % v for v in _scaled],
 }))
 """
+
+# Exercise 5 and the race text: the same race for 200 steps.
+RACE_200 = r"""
+import json
+import numpy as _np
+race.set(steps=200)
+race.update()
+_l = {k: _np.asarray(v, dtype=float) for k, v in race.losses.items()}
+_out = {k: {'50': float(v[50]), '200': float(v[200]), 'min': float(v.min()), 'argmin': int(v.argmin())}
+        for k, v in _l.items()}
+_out['rmsprop_last'] = [[float(a) for a in p] for p in race.trajectory['rmsprop'][-4:]]
+race.set(steps=50)
+race.update()
+print(json.dumps(_out))
+"""
+
+# Adam(decoupled_weight_decay=True) only exists from torch 2.7 on: the chapter's cell must still
+# run, and say so, with an Adam that lacks the keyword.
+GUARD = r"""
+import json, io, contextlib
+import torch as _torch
+_real_adam = _torch.optim.Adam
+class _AdamBefore27(_real_adam):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+_torch.optim.Adam = _AdamBefore27
+_buf = io.StringIO()
+try:
+    with contextlib.redirect_stdout(_buf):
+        exec(__SOURCE__)
+finally:
+    _torch.optim.Adam = _real_adam
+print(json.dumps({'keys': list(short), 'said': _buf.getvalue(), 'diff': float(wd_torch_diff)}))
+"""
+
+
+def _weight_decay_cell_source():
+    import json as _json
+    import nbformat
+
+    nb = nbformat.read(nbrun.NOTEBOOKS / NAME, as_version=4)
+    cell = next(c for c in nb.cells if "weight-decay" in c.metadata.get("tags", []))
+    return _json.dumps(cell.source)
+
 
 # The chapter's own checks on its explorers: the bias-correction switch and the race.
 EXPLORER_CHECK = r"""
@@ -95,7 +147,8 @@ print(json.dumps(_out))
 @pytest.fixture(scope="module")
 def run():
     return nbrun.run_notebook(
-        NAME, {"numbers": NUMBERS, "exercises": EXERCISES, "explore": EXPLORER_CHECK}
+        NAME, {"numbers": NUMBERS, "exercises": EXERCISES, "explore": EXPLORER_CHECK,
+               "race_200": RACE_200, "guard": GUARD.replace("__SOURCE__", _weight_decay_cell_source())}
     )
 
 
@@ -109,7 +162,7 @@ def _code(nb):
 
 def test_house_style(run):
     nb, _, _ = run
-    nbrun.check_house_style(nb, '# Combine ', min_checks=4)
+    nbrun.check_house_style(nb, '# Combine ', min_checks=4, slug='adam')
     md = _markdown(nb)
     # the references the advice rests on
     for ref in ("Kingma", "Reddi", "Loshchilov", "Wilson", "d2l.ai"):
@@ -206,19 +259,90 @@ def test_race_and_advice(run):
     nb, r, _ = run
     n = r["numbers"]
     assert n["race_labels"] == ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam"]
-    assert n["ranking"][0] == "momentum" and n["ranking"][-1] == "adadelta"
+    # issue 15, point 5: the text states the leaderboard's order; momentum more than four orders
+    # of magnitude ahead of Nesterov; Adadelta from 10.5 to 8.9
+    assert n["ranking"] == ["momentum", "nesterov", "rmsprop", "gd", "adam", "adagrad", "adadelta"]
+    final = n["race_final_50"]
+    assert final["nesterov"] / final["momentum"] > 1e4
+    assert round(final["adadelta"], 1) == 8.9
     md = _markdown(nb)
+    assert "**heavy-ball momentum wins**, more than four orders of\nmagnitude ahead of the runner-up, Nesterov" in md
+    assert "RMSProp comes third and plain gradient descent\nfourth; **Adam is only fifth**, ahead of AdaGrad and Adadelta" in md
+    assert "middle of the field" not in md
     assert "Choosing an optimizer" in md
     assert "not guaranteed to converge" in md and "generalises better" in md
     assert "Tune the learning rate first" in md
+    # issue 15, point 6: beta2 = 0.95 for transformers, not "rarely need changing"
+    assert "rarely need changing" not in md
+    assert "$\\beta_2$ is commonly lowered to $0.95$" in md
+
+
+def test_longer_race_answer(run):
+    # exercise 5's worked answer, number by number
+    _, r, _ = run
+    race = r["race_200"]
+    assert "%.0e" % race["gd"]["200"] == "8e-15"
+    assert "%.0e" % race["momentum"]["200"] == "4e-44"
+    assert "%.1e" % race["nesterov"]["200"] == "1.5e-24"
+    assert "%.0e" % race["adam"]["50"] == "3e-02" and "%.0e" % race["adam"]["200"] == "4e-09"
+    assert round(race["adagrad"]["50"], 2) == 0.14 and "%.0e" % race["adagrad"]["200"] == "2e-04"
+    assert round(race["adadelta"]["50"], 1) == 8.9 and round(race["adadelta"]["200"], 1) == 4.7
+    rms = race["rmsprop"]
+    assert "%.0e" % rms["50"] == "3e-05" and round(rms["200"], 2) == 0.08
+    assert "%.0e" % rms["min"] == "2e-22" and rms["argmin"] == 37
+    last = race["rmsprop_last"]
+    for p in last:
+        assert abs(abs(p[0]) - 0.2) < 0.01 and abs(abs(p[1]) - 0.2) < 0.01
+    assert all(a[0] * b[0] < 0 for a, b in zip(last, last[1:])), "bouncing across the minimum"
+
+
+def test_adam_step_bound(run):
+    # issue 15, point 4: Kingma and Ba's worst case, (1 - beta1)/sqrt(1 - beta2) eta = 3.16 eta
+    nb, r, _ = run
+    step = r["numbers"]["worst_step"]
+    assert step / 1e-3 == pytest.approx(0.1 / 0.001 ** 0.5, rel=1e-4)
+    assert "step after 10000 zero gradients: 3.162e-03 = 3.162 eta" in nbrun.all_text(nb)
+    md = _markdown(nb)
+    assert "at\nmost about $10^{-3}$ per step" not in md and "by up to about $3.2\\cdot10^{-3}$" in md
+
+
+def test_amsgrad_max_of_v_hat_text(run):
+    # issue 15, point 3: no creep; x1 at steps 0, 4, ..., 20, and only this variant never passes 0
+    nb, r, _ = run
+    n = r["numbers"]
+    assert ["%.2f" % v for v in n["amsgrad_x1_every_4"]["max of v_hat"]] == [
+        "-5.00", "-3.50", "-2.27", "-1.30", "-0.58", "-0.07"]
+    assert n["amsgrad_x1_max"]["max of v_hat"] < 0
+    assert n["amsgrad_x1_max"]["torch"] > 0 and n["amsgrad_x1_max"]["paper"] > 0
+    md = _markdown(nb)
+    assert "$-5, -3.50, -2.27, -1.30, -0.58, -0.07$" in md and "it creeps" not in md
+    assert "x1 never passes the minimum" in nbrun.all_text(nb)
+
+
+def test_decoupled_weight_decay_guard(run):
+    # issue 15, point 11: Adam(decoupled_weight_decay=True) is used only where torch has it (2.7+)
+    _, r, _ = run
+    assert r["numbers"]["wd_keys"] == ["Adam(weight_decay)", "AdamW", "Adam(decoupled_weight_decay=True)"]
+    g = r["guard"]
+    assert g["keys"] == ["Adam(weight_decay)", "AdamW"]
+    assert "has no Adam(decoupled_weight_decay=...): it came in torch 2.7" in g["said"]
+    assert g["diff"] < 1e-12
+
+
+def test_no_source_articles(run):
+    nb, _, _ = run
+    assert "article" not in (_markdown(nb) + _code(nb)).lower()
 
 
 def test_exercise_checks(run):
     _, r, _ = run
     e = r["exercises"]
     for k in ("ex1", "ex2", "ex3", "ex4"):
-        assert e[f"{k}_right"].startswith("Right"), (k, e[f"{k}_right"])
-        assert not e[f"{k}_wrong"].startswith("Right"), (k, e[f"{k}_wrong"])
+        assert e[f"{k}_right"][0] is True and e[f"{k}_right"][1].startswith("Right"), (k, e[f"{k}_right"])
+        assert e[f"{k}_wrong"][0] is False and e[f"{k}_wrong"][1].startswith("Not quite"), (k, e[f"{k}_wrong"])
+    assert "unscaled" in e["ex2_wrong"][1] and "alpha must equal" in e["ex3_wrong"][1]
+    # worked answer 2: ends at (0.996033, -0.212751), within 4e-6 of the unscaled run
+    assert e["scaled_end"] == ["0.996033", "-0.212751"] and "%.0e" % e["scaled_vs_unscaled"] == "4e-06"
 
 
 def test_explorers(run):
