@@ -5,7 +5,8 @@
 * ``train_ch7`` / ``train_pytorch_ch7``: the Chinese PyTorch port's minibatch loops on the airfoil
   data (prints ``loss: 0.243675, 0.049749 sec per epoch``).
 * ``train_ch11`` / ``train_concise_ch11``: d2l-en's loops (prints ``loss: 0.243, 0.012 sec/epoch``).
-* ``sgd``, ``linreg``, ``squared_loss``, ``evaluate_loss``.
+* ``sgd``, ``linreg``, ``squared_loss``, ``evaluate_loss``;
+* ``accuracy`` and ``evaluate_accuracy_gpu`` (d2l-en's classification helpers).
 
 torch is imported inside the functions that need it, never at module import.
 """
@@ -28,6 +29,8 @@ __all__ = [
     "linreg",
     "squared_loss",
     "evaluate_loss",
+    "accuracy",
+    "evaluate_accuracy_gpu",
 ]
 
 
@@ -183,6 +186,52 @@ def evaluate_loss(net: Callable, data_iter, loss: Callable) -> float:
             y = y.reshape(out.shape)
             l = loss(out, y)
             metric.add(l.sum(), l.numel())
+    return metric[0] / metric[1]
+
+
+def accuracy(y_hat, y) -> float:
+    """The number of correct predictions (d2l-en), as a float.
+
+    ``y_hat`` holds scores of shape ``(n, classes)`` (the arg-max is the prediction) or the
+    predicted labels ``(n,)``; ``y`` the true labels.
+    """
+    if not (hasattr(y_hat, "shape") and hasattr(y, "dtype")):
+        raise TypeError("accuracy(y_hat, y) takes two tensors: scores (n, classes) or labels (n,), "
+                        f"and labels (n,); got {type(y_hat).__name__} and {type(y).__name__}")
+    if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:
+        y_hat = y_hat.argmax(axis=1)
+    cmp = y_hat.type(y.dtype) == y
+    return float(cmp.type(y.dtype).sum())
+
+
+def evaluate_accuracy_gpu(net: Callable, data_iter, device=None) -> float:
+    """The accuracy of ``net`` over ``data_iter`` on ``device`` (d2l-en).
+
+    An ``nn.Module`` is put in evaluation mode (and left there, as in d2l) and, without a
+    ``device``, evaluated on the device of its first parameter.
+    """
+    import torch
+    from torch import nn
+
+    from .utils import Accumulator
+
+    if not callable(net):
+        raise TypeError(f"net must be a model (callable), got {net!r}")
+    if isinstance(net, nn.Module):
+        net.eval()
+        if not device:
+            device = next(iter(net.parameters())).device
+    metric = Accumulator(2)  # correct predictions, predictions
+    with torch.no_grad():
+        for X, y in data_iter:
+            if isinstance(X, list):
+                X = [x.to(device) for x in X]
+            else:
+                X = X.to(device)
+            y = y.to(device)
+            metric.add(accuracy(net(X), y), y.numel())
+    if metric[1] == 0:
+        raise ValueError("data_iter gave no examples: cannot compute an accuracy")
     return metric[0] / metric[1]
 
 
