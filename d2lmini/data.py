@@ -667,13 +667,20 @@ def load_data_fashion_mnist(batch_size: int, resize=None, *, data_dir: Optional[
     int64 labels; the training loader shuffles, the test loader does not; both use
     :func:`get_dataloader_workers` worker processes.
     """
+    return _fashion_mnist_loaders(batch_size, resize, data_dir, None)
+
+
+def _fashion_mnist_loaders(batch_size: int, resize, data_dir: Optional[PathLike],
+                           workers: Optional[int]) -> Tuple["DataLoader", "DataLoader"]:
     from torch.utils import data as tdata  # noqa: PLC0415
 
     batch_size = _check_positive_int("batch_size", batch_size)
     size = _check_resize(resize)
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"data_dir must be a path (str or os.PathLike) or None, got "
+                        f"{type(data_dir).__name__}")
     train = ImageDataset(*_read_fashion_mnist(True, data_dir), resize=size)
     test = ImageDataset(*_read_fashion_mnist(False, data_dir), resize=size)
-    return (tdata.DataLoader(train, batch_size, shuffle=True,
-                             num_workers=get_dataloader_workers()),
-            tdata.DataLoader(test, batch_size, shuffle=False,
-                             num_workers=get_dataloader_workers()))
+    workers = get_dataloader_workers() if workers is None else workers
+    return (tdata.DataLoader(train, batch_size, shuffle=True, num_workers=workers),
+            tdata.DataLoader(test, batch_size, shuffle=False, num_workers=workers))
