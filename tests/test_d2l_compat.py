@@ -679,3 +679,74 @@ def test_quiet_training_runs_match_the_loud_ones(capsys):
         assert bool(printed) == loud
     assert runs[0] == runs[1]
     d2lmini.plt.close("all")
+
+
+# ---------------------------------------------------------------------------------------------
+# The port's random-number order: train_ch7 / train_pytorch_ch7 against a same-seed run of the
+# port's loop as its utils.py describes it (NumPy draws w, then the DataLoader shuffles with
+# torch's generator; losses on all data at the start and every 100 examples).
+
+
+def _port_loop(features, labels, make_model, step, batch_size=10, num_epochs=2):
+    """The port's training loop, restated: returns the recorded losses."""
+    model = make_model()
+    ls = [model["eval"]()]
+    data_iter = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(features, labels), batch_size, shuffle=True)
+    for _ in range(num_epochs):
+        for batch_i, (X, y) in enumerate(data_iter):
+            step(model, X, y)
+            if (batch_i + 1) * batch_size % 100 == 0:
+                ls.append(model["eval"]())
+    return ls
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_train_ch7_draws_random_numbers_in_the_ports_order(seed):
+    features, labels = d2lmini.get_data_ch7()
+
+    def scratch_model():
+        w = torch.tensor(np.random.normal(0, 0.01, size=(5, 1)), dtype=torch.float32,
+                         requires_grad=True)
+        b = torch.zeros(1, requires_grad=True)
+        loss = lambda X, y: ((torch.mm(X, w) + b - y.view(-1, 1)) ** 2 / 2).mean()
+        return {"w": w, "b": b, "loss": loss, "eval": lambda: loss(features, labels).item()}
+
+    def scratch_step(m, X, y):
+        if m["w"].grad is not None:
+            m["w"].grad.zero_()
+            m["b"].grad.zero_()
+        m["loss"](X, y).backward()
+        with torch.no_grad():
+            for p in (m["w"], m["b"]):
+                p -= 0.05 * p.grad
+
+    def concise_model():
+        net = torch.nn.Linear(5, 1)
+        opt = torch.optim.SGD(net.parameters(), lr=0.05)
+        loss = lambda X, y: torch.nn.functional.mse_loss(net(X).view(-1), y) / 2
+        return {"opt": opt, "loss": loss, "eval": lambda: loss(features, labels).item()}
+
+    def concise_step(m, X, y):
+        m["opt"].zero_grad()
+        m["loss"](X, y).backward()
+        m["opt"].step()
+
+    for make, step, run_d2l in (
+        (scratch_model, scratch_step,
+         lambda: d2lzh_pytorch.train_ch7(d2lzh_pytorch.sgd, None, {"lr": 0.05}, features, labels,
+                                         return_history=True, plot=False, verbose=False)),
+        (concise_model, concise_step,
+         lambda: d2lzh_pytorch.train_pytorch_ch7(torch.optim.SGD, {"lr": 0.05}, features, labels,
+                                                 return_history=True, plot=False,
+                                                 verbose=False)),
+    ):
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        expected = _port_loop(features, labels, make, step)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        _, ls = run_d2l()
+        assert len(ls) == 31
+        np.testing.assert_allclose(ls, expected, rtol=1e-6, atol=0)
+        assert "%f" % ls[-1] == "%f" % expected[-1]  # the printed loss
