@@ -1,7 +1,8 @@
 """The PyTorch code of d2l-en's optimization sections, as a reader runs it with d2lmini.
 
-Each entry is one section (gd, sgd, minibatch-sgd, momentum, adagrad, rmsprop, adadelta, adam,
-lr-scheduler), written for these tests in the book's calling style: the same ``d2l.*`` names,
+Each entry of ``SECTIONS`` is one section (gd, sgd, minibatch-sgd, momentum, adagrad, rmsprop,
+adadelta, adam, lr-scheduler), and each entry of ``PORT_SECTIONS`` one notebook of the Chinese
+PyTorch port's chapter 7 (7.1 to 7.8, run with ``import d2lzh_pytorch as d2l``), written for these tests in the book's calling style: the same ``d2l.*`` names,
 arguments and order of calls (and so the same order of random draws), with the section's own
 small functions (objectives, from-scratch optimizers) restated. The first line imports ``d2l``
 through ``{IMPORT}``, so the same code runs on d2lmini and on d2l 1.0.3 itself.
@@ -555,14 +556,273 @@ trainer = torch.optim.SGD(net.parameters(), lr=0.3)
 train(net, train_iter, test_iter, num_epochs, loss, trainer, device, scheduler)
 """
 
+# ---------------------------------------------------------------------------------------------
+# The Chinese PyTorch port (ShusenTang/Dive-into-DL-PyTorch), chapter 7, under
+# ``import d2lzh_pytorch as d2l``. Where a notebook first defines a helper that it saves into
+# d2lzh_pytorch (train_2d and show_trace_2d in 7.2, get_data_ch7 and train_ch7 in 7.3), the
+# code here calls the saved one, as the later notebooks do.
+
+IMPORT_PORT = "import d2lzh_pytorch as d2l"
+
+PORT_SECTIONS: Dict[str, str] = {}
+
+PORT_SECTIONS["7.1"] = """
+{IMPORT}
+from mpl_toolkits import mplot3d
+import numpy as np
+
+def f(x):
+    return x * np.cos(np.pi * x)
+
+d2l.set_figsize((4.5, 2.5))
+x = np.arange(-1.0, 2.0, 0.1)
+fig, = d2l.plt.plot(x, f(x))
+fig.axes.annotate('local minimum', xy=(-0.3, -0.25), xytext=(-0.77, -1.0),
+                  arrowprops=dict(arrowstyle='->'))
+fig.axes.annotate('global minimum', xy=(1.1, -0.95), xytext=(0.6, 0.8),
+                  arrowprops=dict(arrowstyle='->'))
+d2l.plt.xlabel('x')
+d2l.plt.ylabel('f(x)');
+
+x = np.arange(-2.0, 2.0, 0.1)
+fig, = d2l.plt.plot(x, x**3)
+fig.axes.annotate('saddle point', xy=(0, -0.2), xytext=(-0.52, -5.0),
+                  arrowprops=dict(arrowstyle='->'))
+
+x, y = np.mgrid[-1: 1: 31j, -1: 1: 31j]
+z = x**2 - y**2
+ax = d2l.plt.figure().add_subplot(111, projection='3d')
+ax.plot_wireframe(x, y, z, **{'rstride': 2, 'cstride': 2})
+ax.plot([0], [0], [0], 'rx')
+ticks = [-1, 0, 1]
+d2l.plt.xticks(ticks)
+d2l.plt.yticks(ticks)
+ax.set_zticks(ticks)
+d2l.plt.xlabel('x')
+d2l.plt.ylabel('y');
+"""
+
+PORT_SECTIONS["7.2"] = """
+{IMPORT}
+import numpy as np
+import torch
+import math
+
+def gd(eta):
+    x = 10
+    results = [x]
+    for i in range(10):
+        x -= eta * 2 * x  # the derivative of x * x
+        results.append(x)
+    print('epoch 10, x:', x)
+    return results
+
+def show_trace(res):
+    n = max(abs(min(res)), abs(max(res)), 10)
+    f_line = np.arange(-n, n, 0.1)
+    d2l.set_figsize()
+    d2l.plt.plot(f_line, [x * x for x in f_line])
+    d2l.plt.plot(res, [x * x for x in res], '-o')
+    d2l.plt.xlabel('x')
+    d2l.plt.ylabel('f(x)')
+
+res = gd(0.2)
+show_trace(res)
+show_trace(gd(0.05))
+show_trace(gd(1.1))
+
+eta = 0.1
+def f_2d(x1, x2):
+    return x1 ** 2 + 2 * x2 ** 2
+def gd_2d(x1, x2, s1, s2):
+    return (x1 - eta * 2 * x1, x2 - eta * 4 * x2, 0, 0)
+d2l.show_trace_2d(f_2d, d2l.train_2d(gd_2d))
+
+def sgd_2d(x1, x2, s1, s2):
+    return (x1 - eta * (2 * x1 + np.random.normal(0.1)),
+            x2 - eta * (4 * x2 + np.random.normal(0.1)), 0, 0)
+d2l.show_trace_2d(f_2d, d2l.train_2d(sgd_2d))
+"""
+
+PORT_SECTIONS["7.3"] = """
+{IMPORT}
+import numpy as np
+import time
+import torch
+from torch import nn, optim
+
+features, labels = d2l.get_data_ch7()
+
+def sgd(params, states, hyperparams):
+    for p in params:
+        p.data -= hyperparams['lr'] * p.grad.data
+
+def train_sgd(lr, batch_size, num_epochs=2):
+    d2l.train_ch7(sgd, None, {'lr': lr}, features, labels, batch_size, num_epochs)
+
+train_sgd(1, 1500, 6)
+train_sgd(0.005, 1)
+train_sgd(0.05, 10)
+d2l.train_pytorch_ch7(optim.SGD, {"lr": 0.05}, features, labels, 10)
+"""
+
+PORT_SECTIONS["7.4"] = """
+{IMPORT}
+import torch
+
+eta = 0.4
+def f_2d(x1, x2):
+    return 0.1 * x1 ** 2 + 2 * x2 ** 2
+def gd_2d(x1, x2, s1, s2):
+    return (x1 - eta * 0.2 * x1, x2 - eta * 4 * x2, 0, 0)
+d2l.show_trace_2d(f_2d, d2l.train_2d(gd_2d))
+eta = 0.6
+d2l.show_trace_2d(f_2d, d2l.train_2d(gd_2d))
+
+def momentum_2d(x1, x2, v1, v2):
+    v1 = gamma * v1 + eta * 0.2 * x1
+    v2 = gamma * v2 + eta * 4 * x2
+    return x1 - v1, x2 - v2, v1, v2
+eta, gamma = 0.4, 0.5
+d2l.show_trace_2d(f_2d, d2l.train_2d(momentum_2d))
+eta = 0.6
+d2l.show_trace_2d(f_2d, d2l.train_2d(momentum_2d))
+
+features, labels = d2l.get_data_ch7()
+def init_momentum_states():
+    v_w = torch.zeros((features.shape[1], 1), dtype=torch.float32)
+    v_b = torch.zeros(1, dtype=torch.float32)
+    return (v_w, v_b)
+def sgd_momentum(params, states, hyperparams):
+    for p, v in zip(params, states):
+        v.data = hyperparams['momentum'] * v.data + hyperparams['lr'] * p.grad.data
+        p.data -= v.data
+
+d2l.train_ch7(sgd_momentum, init_momentum_states(), {'lr': 0.02, 'momentum': 0.5}, features, labels)
+d2l.train_ch7(sgd_momentum, init_momentum_states(), {'lr': 0.02, 'momentum': 0.9}, features, labels)
+d2l.train_ch7(sgd_momentum, init_momentum_states(), {'lr': 0.004, 'momentum': 0.9}, features, labels)
+d2l.train_pytorch_ch7(torch.optim.SGD, {'lr': 0.004, 'momentum': 0.9}, features, labels)
+"""
+
+PORT_SECTIONS["7.5"] = """
+{IMPORT}
+import math
+import torch
+
+def adagrad_2d(x1, x2, s1, s2):
+    g1, g2, eps = 0.2 * x1, 4 * x2, 1e-6
+    s1 += g1 ** 2
+    s2 += g2 ** 2
+    x1 -= eta / math.sqrt(s1 + eps) * g1
+    x2 -= eta / math.sqrt(s2 + eps) * g2
+    return x1, x2, s1, s2
+def f_2d(x1, x2):
+    return 0.1 * x1 ** 2 + 2 * x2 ** 2
+eta = 0.4
+d2l.show_trace_2d(f_2d, d2l.train_2d(adagrad_2d))
+eta = 2
+d2l.show_trace_2d(f_2d, d2l.train_2d(adagrad_2d))
+
+features, labels = d2l.get_data_ch7()
+def init_adagrad_states():
+    s_w = torch.zeros((features.shape[1], 1), dtype=torch.float32)
+    s_b = torch.zeros(1, dtype=torch.float32)
+    return (s_w, s_b)
+def adagrad(params, states, hyperparams):
+    eps = 1e-6
+    for p, s in zip(params, states):
+        s.data += (p.grad.data ** 2)
+        p.data -= hyperparams['lr'] * p.grad.data / torch.sqrt(s + eps)
+
+d2l.train_ch7(adagrad, init_adagrad_states(), {'lr': 0.1}, features, labels)
+d2l.train_pytorch_ch7(torch.optim.Adagrad, {'lr': 0.1}, features, labels)
+"""
+
+PORT_SECTIONS["7.6"] = """
+{IMPORT}
+import math
+import torch
+
+def rmsprop_2d(x1, x2, s1, s2):
+    g1, g2, eps = 0.2 * x1, 4 * x2, 1e-6
+    s1 = gamma * s1 + (1 - gamma) * g1 ** 2
+    s2 = gamma * s2 + (1 - gamma) * g2 ** 2
+    x1 -= eta / math.sqrt(s1 + eps) * g1
+    x2 -= eta / math.sqrt(s2 + eps) * g2
+    return x1, x2, s1, s2
+def f_2d(x1, x2):
+    return 0.1 * x1 ** 2 + 2 * x2 ** 2
+eta, gamma = 0.4, 0.9
+d2l.show_trace_2d(f_2d, d2l.train_2d(rmsprop_2d))
+
+features, labels = d2l.get_data_ch7()
+def init_rmsprop_states():
+    s_w = torch.zeros((features.shape[1], 1), dtype=torch.float32)
+    s_b = torch.zeros(1, dtype=torch.float32)
+    return (s_w, s_b)
+def rmsprop(params, states, hyperparams):
+    gamma, eps = hyperparams['gamma'], 1e-6
+    for p, s in zip(params, states):
+        s.data = gamma * s.data + (1 - gamma) * (p.grad.data) ** 2
+        p.data -= hyperparams['lr'] * p.grad.data / torch.sqrt(s + eps)
+
+d2l.train_ch7(rmsprop, init_rmsprop_states(), {'lr': 0.01, 'gamma': 0.9}, features, labels)
+d2l.train_pytorch_ch7(torch.optim.RMSprop, {'lr': 0.01, 'alpha': 0.9}, features, labels)
+"""
+
+PORT_SECTIONS["7.7"] = """
+{IMPORT}
+import torch
+
+features, labels = d2l.get_data_ch7()
+def init_adadelta_states():
+    s_w, s_b = torch.zeros((features.shape[1], 1), dtype=torch.float32), torch.zeros(1, dtype=torch.float32)
+    delta_w, delta_b = torch.zeros((features.shape[1], 1), dtype=torch.float32), torch.zeros(1, dtype=torch.float32)
+    return ((s_w, delta_w), (s_b, delta_b))
+def adadelta(params, states, hyperparams):
+    rho, eps = hyperparams['rho'], 1e-5
+    for p, (s, delta) in zip(params, states):
+        s[:] = rho * s + (1 - rho) * (p.grad.data ** 2)
+        g = p.grad.data * torch.sqrt((delta + eps) / (s + eps))
+        p.data -= g
+        delta[:] = rho * delta + (1 - rho) * g * g
+
+d2l.train_ch7(adadelta, init_adadelta_states(), {'rho': 0.9}, features, labels)
+d2l.train_pytorch_ch7(torch.optim.Adadelta, {'rho': 0.9}, features, labels)
+"""
+
+PORT_SECTIONS["7.8"] = """
+{IMPORT}
+import torch
+
+features, labels = d2l.get_data_ch7()
+def init_adam_states():
+    v_w, v_b = torch.zeros((features.shape[1], 1), dtype=torch.float32), torch.zeros(1, dtype=torch.float32)
+    s_w, s_b = torch.zeros((features.shape[1], 1), dtype=torch.float32), torch.zeros(1, dtype=torch.float32)
+    return ((v_w, s_w), (v_b, s_b))
+def adam(params, states, hyperparams):
+    beta1, beta2, eps = 0.9, 0.999, 1e-6
+    for p, (v, s) in zip(params, states):
+        v[:] = beta1 * v + (1 - beta1) * p.grad.data
+        s[:] = beta2 * s + (1 - beta2) * p.grad.data ** 2
+        v_bias_corr = v / (1 - beta1 ** hyperparams['t'])
+        s_bias_corr = s / (1 - beta2 ** hyperparams['t'])
+        p.data -= hyperparams['lr'] * v_bias_corr / (torch.sqrt(s_bias_corr) + eps)
+    hyperparams['t'] += 1
+
+d2l.train_ch7(adam, init_adam_states(), {'lr': 0.01, 't': 1}, features, labels)
+d2l.train_pytorch_ch7(torch.optim.Adam, {'lr': 0.01}, features, labels)
+"""
+
+
 #: the sections whose code needs nothing but the airfoil data
 AIRFOIL_SECTIONS = ["gd", "sgd", "minibatch-sgd", "momentum", "adagrad", "rmsprop", "adadelta",
                     "adam"]
 
 
 def source(name: str, import_line: str = IMPORT_D2LMINI, epochs: int = 30) -> str:
-    return textwrap.dedent(SECTIONS[name]).replace("{IMPORT}", import_line).replace(
-        "{EPOCHS}", str(epochs))
+    code = SECTIONS[name] if name in SECTIONS else PORT_SECTIONS[name]
+    return textwrap.dedent(code).replace("{IMPORT}", import_line).replace("{EPOCHS}", str(epochs))
 
 
 def run_sections(import_line: str, names: Iterable[str], seed: int = 0,
@@ -590,6 +850,7 @@ def run_sections(import_line: str, names: Iterable[str], seed: int = 0,
 
 
 _BOOK_LINE = re.compile(r"^(epoch |loss: |performance in |learning rate |train loss )")
+_PORT_TIMING = (re.compile(r"\d+\.\d{6} sec per epoch"), "<t> sec per epoch")
 _TIMING = [
     (re.compile(r"\d+\.\d+ sec/epoch"), "<t> sec/epoch"),
     (re.compile(r"(element|column|full|block) [^,]+"), r"\1 <gflops>"),
@@ -603,7 +864,7 @@ def book_lines(text: str) -> List[str]:
         line = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line).strip("\r")
         if not _BOOK_LINE.match(line):
             continue
-        for pattern, repl in _TIMING:
+        for pattern, repl in _TIMING + [_PORT_TIMING]:
             line = pattern.sub(repl, line)
         lines.append(line)
     return lines
