@@ -774,3 +774,16 @@ def test_fashion_mnist_malformed_idx_is_reported(fmnist, tmp_path: Path, clean_e
                       {name: hashlib.md5(b).hexdigest() for name, b in files.items()})
     with pytest.raises(ValueError, match="not an IDX file of 1-D unsigned bytes"):
         d2ldata.load_data_fashion_mnist(32, data_dir=tmp_path)
+
+
+def test_port_fashion_mnist_loader_takes_root(fmnist_server: LocalServer, tmp_path: Path) -> None:
+    import d2lzh_pytorch
+
+    root = tmp_path / "Datasets" / "FashionMNIST"
+    train_iter, test_iter = d2lzh_pytorch.load_data_fashion_mnist(64, root=str(root))
+    assert listing(root / "FashionMNIST" / "raw") == sorted(d2ldata.FASHION_MNIST_FILES)
+    assert len(train_iter.dataset) == FMNIST_SIZES["train"] and test_iter.batch_size == 64
+    expected_workers = 0 if sys.platform.startswith("win") else d2ldata.get_dataloader_workers()
+    assert train_iter.num_workers == test_iter.num_workers == expected_workers
+    with pytest.raises(TypeError, match="data_dir"):
+        d2lzh_pytorch.load_data_fashion_mnist(64, root=3)
