@@ -1,7 +1,8 @@
 """Training loops with d2l's names, signatures and printouts.
 
 * ``train_2d(trainer, steps=20, f_grad=None)``: run a 2-D trainer from (-5, -2) and print
-  ``epoch 20, x1 -0.943467, x2 -0.000073``.
+  d2l-en's ``epoch 20, x1: -0.943467, x2: -0.000073`` (``import d2lzh_pytorch as d2l`` gives
+  the Chinese port's ``epoch 20, x1 -0.943467, x2 -0.000073``).
 * ``train_ch7`` / ``train_pytorch_ch7``: the Chinese PyTorch port's minibatch loops on the airfoil
   data (prints ``loss: 0.243675, 0.049749 sec per epoch``).
 * ``train_ch11`` / ``train_concise_ch11``: d2l-en's loops (prints ``loss: 0.243, 0.012 sec/epoch``).
@@ -9,6 +10,7 @@
 * ``train_classifier``: minibatch training of a classifier (Iris, digits) with a from-scratch
   trainer, a d2lmini rule or a ``torch.optim`` class; reports train/validation loss and
   validation accuracy per epoch, live or quiet; the models ``softmax_regression`` and ``mlp``.
+* ``accuracy`` and ``evaluate_accuracy_gpu`` (d2l-en's classification helpers).
 
 torch is imported inside the functions that need it, never at module import.
 """
@@ -42,6 +44,7 @@ __all__ = [
     "classification_tensors",
     "accuracy",
     "evaluate_accuracy",
+    "evaluate_accuracy_gpu",
     "ACTIVATIONS",
     "INITS",
     "METRICS",
@@ -83,6 +86,12 @@ def _printable(v: Any) -> Any:
         return math.nan
 
 
+#: d2l-en's train_2d line (``f'epoch {i + 1}, x1: {float(x1):f}, x2: {float(x2):f}'``).
+LINE_2D_D2L = "epoch %d, x1: %f, x2: %f"
+#: The Chinese PyTorch port's line (``'epoch %d, x1 %f, x2 %f' % (i + 1, x1, x2)``).
+LINE_2D_PORT = "epoch %d, x1 %f, x2 %f"
+
+
 def train_2d(trainer: Callable, steps: int = 20, f_grad: Optional[Callable] = None, *,
              x0: Tuple[float, float] = (-5, -2), verbose: bool = True) -> List[Tuple[Any, Any]]:
     """Run a 2-D optimizer for ``steps`` steps from ``x0 = (-5, -2)`` and return the points.
@@ -91,10 +100,15 @@ def train_2d(trainer: Callable, steps: int = 20, f_grad: Optional[Callable] = No
     or ``(x1, x2, s1, s2, f_grad)`` when ``f_grad`` is given (d2l-en). A trainer with two
     parameters ``(x1, x2)`` returning ``(x1, x2)`` also works (the form of some d2l copies).
 
-    Prints ``epoch 20, x1 -0.943467, x2 -0.000073`` after the last step and returns the
-    ``steps + 1`` points. A run whose point overflows or stops being finite ends there; it
+    Prints d2l-en's ``epoch 20, x1: -0.943467, x2: -0.000073`` after the last step and returns
+    the ``steps + 1`` points. A run whose point overflows or stops being finite ends there; it
     prints the last line and ``diverged at step k`` instead of raising.
     """
+    return _train_2d(trainer, steps, f_grad, x0, verbose, LINE_2D_D2L)
+
+
+def _train_2d(trainer: Callable, steps: int, f_grad: Optional[Callable],
+              x0: Tuple[float, float], verbose: bool, line: str) -> List[Tuple[Any, Any]]:
     if not callable(trainer):
         raise TypeError(f"trainer must be a function like trainer(x1, x2, s1, s2), got {trainer!r}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
@@ -136,7 +150,7 @@ def train_2d(trainer: Callable, steps: int = 20, f_grad: Optional[Callable] = No
             diverged_at, reason = i + 1, "the point is no longer finite"
             break
     if verbose:
-        print("epoch %d, x1 %f, x2 %f" % (len(results) - 1, _printable(x1), _printable(x2)))
+        print(line % (len(results) - 1, _printable(x1), _printable(x2)))
         if diverged_at is not None:
             print(f"diverged at step {diverged_at} ({reason}); try a smaller learning rate")
     return results
@@ -164,8 +178,13 @@ def sgd(params, lr_or_states, batch_size_or_hyperparams=None) -> None:
     * ``sgd(params, lr, batch_size)``: ``p -= lr * p.grad / batch_size`` (d2l ch. 3);
     * ``sgd(params, states, hyperparams)``: ``p -= hyperparams['lr'] * p.grad`` (ch. 7/11).
 
-    Either form sets the gradients back to zero afterwards, as d2l-en does.
+    Either form sets the gradients back to zero afterwards, as d2l-en does (the Chinese port's
+    ``d2lzh_pytorch.sgd`` leaves them).
     """
+    _sgd(params, lr_or_states, batch_size_or_hyperparams, zero_grad=True)
+
+
+def _sgd(params, lr_or_states, batch_size_or_hyperparams, zero_grad: bool) -> None:
     import torch
 
     if isinstance(batch_size_or_hyperparams, dict):
@@ -179,12 +198,15 @@ def sgd(params, lr_or_states, batch_size_or_hyperparams=None) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         scale = 1.0 / batch_size
+    params = list(params)
+    for p in params:
+        if getattr(p, "grad", None) is None:
+            raise ValueError("a parameter has no gradient: call loss.backward() before sgd")
     with torch.no_grad():
         for p in params:
-            if p.grad is None:
-                raise ValueError("a parameter has no gradient: call loss.backward() before sgd")
             p -= lr * scale * p.grad
-            p.grad.zero_()
+            if zero_grad:
+                p.grad.zero_()
 
 
 def evaluate_loss(net: Callable, data_iter, loss: Callable) -> float:
@@ -200,6 +222,52 @@ def evaluate_loss(net: Callable, data_iter, loss: Callable) -> float:
             y = y.reshape(out.shape)
             l = loss(out, y)
             metric.add(l.sum(), l.numel())
+    return metric[0] / metric[1]
+
+
+def accuracy(y_hat, y) -> float:
+    """The number of correct predictions (d2l-en), as a float.
+
+    ``y_hat`` holds scores of shape ``(n, classes)`` (the arg-max is the prediction) or the
+    predicted labels ``(n,)``; ``y`` the true labels.
+    """
+    if not (hasattr(y_hat, "shape") and hasattr(y, "dtype")):
+        raise TypeError("accuracy(y_hat, y) takes two tensors: scores (n, classes) or labels (n,), "
+                        f"and labels (n,); got {type(y_hat).__name__} and {type(y).__name__}")
+    if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:
+        y_hat = y_hat.argmax(axis=1)
+    cmp = y_hat.type(y.dtype) == y
+    return float(cmp.type(y.dtype).sum())
+
+
+def evaluate_accuracy_gpu(net: Callable, data_iter, device=None) -> float:
+    """The accuracy of ``net`` over ``data_iter`` on ``device`` (d2l-en).
+
+    An ``nn.Module`` is put in evaluation mode (and left there, as in d2l) and, without a
+    ``device``, evaluated on the device of its first parameter.
+    """
+    import torch
+    from torch import nn
+
+    from .utils import Accumulator
+
+    if not callable(net):
+        raise TypeError(f"net must be a model (callable), got {net!r}")
+    if isinstance(net, nn.Module):
+        net.eval()
+        if not device:
+            device = next(iter(net.parameters())).device
+    metric = Accumulator(2)  # correct predictions, predictions
+    with torch.no_grad():
+        for X, y in data_iter:
+            if isinstance(X, list):
+                X = [x.to(device) for x in X]
+            else:
+                X = X.to(device)
+            y = y.to(device)
+            metric.add(accuracy(net(X), y), y.numel())
+    if metric[1] == 0:
+        raise ValueError("data_iter gave no examples: cannot compute an accuracy")
     return metric[0] / metric[1]
 
 
@@ -682,14 +750,6 @@ def mlp(num_inputs: int, num_hiddens: "int | Sequence[int]", num_outputs: int, *
     hidden = [num_hiddens] if isinstance(num_hiddens, (int, np.integer)) else list(num_hiddens)
     return _net_class()((num_inputs, *hidden, num_outputs), activation=activation, init=init,
                         seed=seed, dtype=dtype or torch.float64)
-
-
-def accuracy(y_hat, y) -> float:
-    """The number of correct predictions (d2l-en): ``y_hat`` logits or probabilities, ``y`` labels."""
-    if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:
-        y_hat = y_hat.argmax(axis=1)
-    cmp = y_hat.type(y.dtype) == y
-    return float(cmp.type(y.dtype).sum())
 
 
 def evaluate_accuracy(net: Callable, data_iter) -> float:

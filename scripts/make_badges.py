@@ -7,7 +7,9 @@ The location (GitHub owner/name and branch) lives in one place: ``[tool.d2lmini.
 * writes the chapter table with "Open in Colab" and "Launch Binder" badges into README.md,
   between the markers ``<!-- chapters:start -->`` and ``<!-- chapters:end -->``;
 * makes the first cell of every notebook the Colab set-up cell (tagged ``colab-setup``), which
-  installs d2lmini pinned to that branch when it runs on Colab and does nothing elsewhere;
+  installs d2lmini pinned to that branch when it runs on Colab and does nothing elsewhere. When
+  ``[tool.d2lmini.course]`` names a released version (``release = "0.2.0"``), the cell installs
+  that release from PyPI (``d2lmini==0.2.0``) instead.
 * when a class has a JupyterHub, adds an nbgitpuller link per chapter to the table. Set the
   hub's address in the same table, ``hub = "https://hub.example.edu"``; the link clones (or
   updates) the repository into each student's home on the hub and opens the chapter in
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import re
 import sys
 import urllib.parse
 from dataclasses import dataclass
@@ -90,6 +93,26 @@ def nbgitpuller_url(hub: Hub, path: str) -> str:
     return f"{hub.url}/hub/user-redirect/git-pull?{query}"
 
 
+def release(pyproject: pathlib.Path = ROOT / "pyproject.toml") -> Optional[str]:
+    """The released version the Colab cells install (``release`` in [tool.d2lmini.course]), or
+    ``None`` (the default: install the course branch from GitHub)."""
+    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    value = data["tool"]["d2lmini"]["course"].get("release")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?", value):
+        raise SystemExit(f"{pyproject}: [tool.d2lmini.course] release must be a released version "
+                         f"such as \"0.2.0\", got {value!r}")
+    return value
+
+
+def install_source(repo: str, branch: str, release: Optional[str] = None) -> str:
+    """What the Colab cell asks pip for: the release from PyPI, else the course branch."""
+    if release:
+        return f"d2lmini=={release}"
+    return f"d2lmini @ git+https://github.com/{repo}@{branch}"
+
+
 def colab_url(repo: str, branch: str, path: str) -> str:
     return f"https://colab.research.google.com/github/{repo}/blob/{branch}/{path}"
 
@@ -98,13 +121,13 @@ def binder_url(repo: str, branch: str, path: str) -> str:
     return f"https://mybinder.org/v2/gh/{repo}/{branch}?urlpath=lab/tree/{path}"
 
 
-def setup_cell_source(repo: str, branch: str) -> str:
+def setup_cell_source(repo: str, branch: str, release: Optional[str] = None) -> str:
     return (
         "# Set-up for Google Colab. On Colab this installs the course's helper package d2lmini\n"
         "# (pinned to the course branch) and keeps Colab's own torch and ipywidgets; the airfoil\n"
         "# data downloads on first use. Anywhere else this cell does nothing.\n"
         "import sys\n"
-        f'D2LMINI_SOURCE = "d2lmini @ git+https://github.com/{repo}@{branch}"\n'
+        f'D2LMINI_SOURCE = "{install_source(repo, branch, release)}"\n'
         'if "google.colab" in sys.modules:\n'
         "    import importlib, subprocess\n"
         '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", D2LMINI_SOURCE], check=True)\n'
@@ -206,7 +229,7 @@ def main(argv=None) -> int:
         stale.append(readme)
         if not args.check:
             _write(readme, new_readme)
-    source = setup_cell_source(repo, branch)
+    source = setup_cell_source(repo, branch, release())
     for nb in notebooks:
         new = updated_notebook(nb, source)
         if new != nb.read_text(encoding="utf-8"):

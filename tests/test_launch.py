@@ -140,7 +140,7 @@ def test_a_bad_hub_address_is_refused(bad):
 
 
 def test_every_notebook_starts_with_the_colab_setup_cell():
-    expected = make_badges.setup_cell_source(REPO, BRANCH)
+    expected = make_badges.setup_cell_source(REPO, BRANCH, make_badges.release())
     for nb_path in NOTEBOOKS + [ROOT / "notebooks" / "00_start_here.ipynb"]:
         if not nb_path.exists():
             continue
@@ -150,7 +150,7 @@ def test_every_notebook_starts_with_the_colab_setup_cell():
         assert "".join(first["source"]) == expected, nb_path.name
 
 
-def _run_setup_cell(monkeypatch, colab: bool):
+def _run_setup_cell(monkeypatch, colab: bool, release=None):
     calls = []
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append((a, k)))
     if colab:
@@ -160,7 +160,7 @@ def _run_setup_cell(monkeypatch, colab: bool):
         monkeypatch.setitem(sys.modules, "google.colab", google.colab)
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    exec(make_badges.setup_cell_source(REPO, BRANCH), {"__name__": "__main__"})
+    exec(make_badges.setup_cell_source(REPO, BRANCH, release), {"__name__": "__main__"})
     return calls
 
 
@@ -174,6 +174,37 @@ def test_colab_cell_installs_pinned_package_only_on_colab(monkeypatch):
     # It must not upgrade Colab's own torch / ipywidgets.
     assert not {"-U", "--upgrade", "--force-reinstall"} & set(cmd)
     assert not any(word in " ".join(cmd[4:-1]) for word in ("torch", "ipywidgets"))
+
+
+def test_colab_cell_installs_the_release_when_one_is_named(monkeypatch):
+    default = make_badges.setup_cell_source(REPO, BRANCH)
+    released = make_badges.setup_cell_source(REPO, BRANCH, "0.2.0")
+    assert _run_setup_cell(monkeypatch, colab=False, release="0.2.0") == []
+    calls = _run_setup_cell(monkeypatch, colab=True, release="0.2.0")
+    assert len(calls) == 1
+    cmd = calls[0][0][0]
+    assert cmd[:4] == [sys.executable, "-m", "pip", "install"] and cmd[-1] == "d2lmini==0.2.0"
+    assert not {"-U", "--upgrade", "--force-reinstall"} & set(cmd)
+    # only the install source differs: the rest of the cell is the same
+    diff = [(a, b) for a, b in zip(default.splitlines(), released.splitlines()) if a != b]
+    assert diff == [(f'D2LMINI_SOURCE = "d2lmini @ git+https://github.com/{REPO}@{BRANCH}"',
+                     'D2LMINI_SOURCE = "d2lmini==0.2.0"')]
+    assert len(default.splitlines()) == len(released.splitlines())
+
+
+def test_release_key_is_optional_and_checked(tmp_path, monkeypatch):
+    base = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert make_badges.release() is None  # absent by default: the course branch is installed
+    path = tmp_path / "pyproject.toml"
+    path.write_text(base.replace("[tool.d2lmini.course]\n", '[tool.d2lmini.course]\nrelease = "0.2.0"\n'))
+    assert make_badges.release(path) == "0.2.0"
+    for bad in ('"latest"', '"0.2.0; rm -rf /"', "2"):
+        path.write_text(base.replace("[tool.d2lmini.course]\n", f"[tool.d2lmini.course]\nrelease = {bad}\n"))
+        with pytest.raises(SystemExit, match="release must be a released version"):
+            make_badges.release(path)
+    # the script uses it: with a release named, every committed cell is out of date
+    monkeypatch.setattr(make_badges, "release", lambda: "0.2.0")
+    assert make_badges.main(["--check"]) == 1
 
 
 def test_package_requirements_keep_colab_stack():

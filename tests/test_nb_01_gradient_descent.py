@@ -186,7 +186,7 @@ def test_2d_gradient_descent(run):
     n = r["numbers"]
     assert n["res_2d"] == ["-0.057646", "-0.000073"]
     assert n["res_2d_len"] == 21
-    assert "epoch 20, x1 -0.057646, x2 -0.000073" in nbrun.all_text(nb)
+    assert "epoch 20, x1: -0.057646, x2: -0.000073" in nbrun.all_text(nb)
     assert n["torch_vs_scratch_2d"] < 1e-12
     assert float(n["res_2d"][0]) == pytest.approx(-5 * 0.8 ** 20, abs=1e-6)
 

@@ -177,8 +177,8 @@ def test_multivariate_newton(run):
     assert n["res_gd_2d"] == ["-0.943467", "-0.000073"]
     assert n["res_newton_2d"] == [[-5.0, -2.0], [0.0, 0.0]]
     text = nbrun.all_text(nb)
-    assert "epoch 20, x1 -0.943467, x2 -0.000073" in text
-    assert "epoch 1, x1 0.000000, x2 0.000000" in text
+    assert "epoch 20, x1: -0.943467, x2: -0.000073" in text
+    assert "epoch 1, x1: 0.000000, x2: 0.000000" in text
     assert n["x_one_step"] == pytest.approx([0.0, 0.0], abs=1e-12)
     assert n["x_torch"] == pytest.approx([0.0, 0.0], abs=1e-12)
     assert sum(n["H_torch"], []) == pytest.approx([0.2, 0.0, 0.0, 4.0])

@@ -89,8 +89,8 @@ def test_classic_numbers(run):
     assert n["ada_04"] == ["-2.382563", "-0.158591"]
     assert n["ada_2"] == ["-0.002295", "-0.000000"]
     text = nbrun.all_text(nb)
-    assert "epoch 20, x1 -2.382563, x2 -0.158591" in text
-    assert "epoch 20, x1 -0.002295, x2 -0.000000" in text
+    assert "epoch 20, x1: -2.382563, x2: -0.158591" in text
+    assert "epoch 20, x1: -0.002295, x2: -0.000000" in text
 
 
 def test_eps_inside_vs_outside(run):

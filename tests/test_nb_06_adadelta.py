@@ -92,7 +92,7 @@ def test_classic_trace_and_tiny_first_step(run):
     n = r["numbers"]
     assert n["adadelta"] == ["-4.930470", "-1.930986"]
     assert n["n_points"] == 21
-    assert "epoch 20, x1 -4.930470, x2 -1.930986" in nbrun.all_text(nb)
+    assert "epoch 20, x1: -4.930470, x2: -1.930986" in nbrun.all_text(nb)
     # the first step is about sqrt(eps / (1 - rho)) in both coordinates, whatever the gradient
     assert math.isclose(n["predicted_first"], math.sqrt(1e-6 / 0.1), rel_tol=1e-12)
     for move in n["first_move"]:
@@ -122,7 +122,7 @@ def test_long_run(run):
     n = r["numbers"]
     assert n["long"] == ["-0.000000", "-0.028397"]
     assert n["n_long"] == 5001
-    assert "epoch 5000, x1 -0.000000, x2 -0.028397" in nbrun.all_text(nb)
+    assert "epoch 5000, x1: -0.000000, x2: -0.028397" in nbrun.all_text(nb)
     assert n["long_path_5000_vs_classic"] < 1e-12
     lp = n["lp"]
     assert lp["100"] == ["-4.606007", "-1.623579"]
@@ -150,8 +150,8 @@ def test_torch_and_lr(run):
     assert n["gap_lr"] < 1e-12
     assert n["lr_one_1000"] == ["-0.314088", "-0.007360"]
     text = nbrun.all_text(nb)
-    assert "epoch 1000, x1 -1.972751, x2 -0.002011" in text
-    assert "epoch 1000, x1 -4.416636, x2 -1.418131" in text
+    assert "epoch 1000, x1: -1.972751, x2: -0.002011" in text
+    assert "epoch 1000, x1: -4.416636, x2: -1.418131" in text
     md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "**unscaled**" in md and "squared **updates**" in md
 

@@ -176,8 +176,8 @@ def test_classic_2d_numbers(run):
     assert n["adam_01"] == ["-3.060341", "-0.222453"]
     assert n["n_points"] == [21, 21]
     text = nbrun.all_text(nb)
-    assert "epoch 20, x1 0.996029, x2 -0.212750" in text
-    assert "epoch 20, x1 -3.060341, x2 -0.222453" in text
+    assert "epoch 20, x1: 0.996029, x2: -0.212750" in text
+    assert "epoch 20, x1: -3.060341, x2: -0.222453" in text
     # the rule form (explorer) is the same computation as the d2l trainer
     assert n["rule_vs_2d"] == 0.0
     # Adam's trust region: no coordinate moves more than eta in one step
