@@ -18,7 +18,7 @@ RSS of one JupyterLab server (each hub user runs one). From these it prints how 
 kernels fit in this machine's available memory, and in a per-user limit of 1, 2 and 4 GB.
 
     python bench/kernel_memory.py                    # every chapter
-    python bench/kernel_memory.py 03_momentum 07     # some chapters (name prefixes)
+    python bench/kernel_memory.py 04_momentum 08     # some chapters (name prefixes)
 
 Numbers taken while other programs run are noisy; run it on an idle machine for a sizing.
 """

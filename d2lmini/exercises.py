@@ -273,7 +273,7 @@ def _start_edge(first_diverging_lr):
     edge = _truth_start_edge()[0][0]
     if abs(lr - edge) <= 0.02:
         return True, (f"about {edge:.2f}. In the steep direction the curvature is L = 4, and momentum "
-                      f"with beta = 0.5 stays stable while lr L < 2 (1 + beta) = 3. Chapter 3 derives "
+                      f"with beta = 0.5 stays stable while lr L < 2 (1 + beta) = 3. The momentum chapter derives "
                       "this bound.")
     if abs(lr - _edge(_heavy_ball_radius, 0.0) / 4.0) <= 0.02:
         return False, ("0.5 is the edge *without* momentum (exercise 2). Keep momentum at 0.5 and keep "

@@ -1,6 +1,6 @@
-"""Make the README picture from the notebooks: the first explorer of chapter 3, as a student sees it.
+"""Make the README picture from the notebooks: the first explorer of chapter 4 (momentum), as a student sees it.
 
-Opens ``notebooks/03_momentum.ipynb`` (or ``notebooks/00_start_here.ipynb`` while chapter 3 is
+Opens ``notebooks/04_momentum.ipynb`` (or ``notebooks/00_start_here.ipynb`` while chapter 4 is
 missing) in JupyterLab in headless Chromium (see ``tests/browser_support.py``), runs all cells
 and saves an element screenshot of the first explorer to ``docs/explorer.png``.
 
@@ -25,10 +25,10 @@ def main() -> int:
     args = ap.parse_args()
 
     names = bs.notebook_names()
-    target = "03_momentum.ipynb"
+    target = "04_momentum.ipynb"
     if target not in names:
         target = "00_start_here.ipynb"
-        print("notebooks/03_momentum.ipynb is not there yet: using notebooks/00_start_here.ipynb")
+        print("notebooks/04_momentum.ipynb is not there yet: using notebooks/00_start_here.ipynb")
     out = Path(args.out)
     with bs.LabServer() as server, bs.chromium() as browser:
         context = browser.new_context(viewport=bs.VIEWPORT, device_scale_factor=args.scale)

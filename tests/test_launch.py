@@ -116,10 +116,10 @@ def test_hub_links_can_point_at_the_student_edition():
     hub = make_badges.hub_settings(_pyproject_with(hub="https://hub.example.edu",
                                                    hub_repository="some-school/optim-student",
                                                    hub_branch="fall"))
-    link = make_badges.nbgitpuller_url(hub, "notebooks/03_momentum.ipynb")
+    link = make_badges.nbgitpuller_url(hub, "notebooks/04_momentum.ipynb")
     query = urllib.parse.parse_qs(urllib.parse.urlparse(link).query)
     assert query == {"repo": ["https://github.com/some-school/optim-student"],
-                     "urlpath": ["lab/tree/optim-student/notebooks/03_momentum.ipynb"], "branch": ["fall"]}
+                     "urlpath": ["lab/tree/optim-student/notebooks/04_momentum.ipynb"], "branch": ["fall"]}
 
 
 def test_no_hub_no_hub_links():

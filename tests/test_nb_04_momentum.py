@@ -7,7 +7,7 @@ import nbrun
 
 pytestmark = pytest.mark.notebook
 
-NAME = "03_momentum.ipynb"
+NAME = "04_momentum.ipynb"
 
 NUMBERS = r"""
 import json

@@ -7,7 +7,7 @@ import nbrun
 
 pytestmark = pytest.mark.notebook
 
-NAME = "06_adadelta.ipynb"
+NAME = "07_adadelta.ipynb"
 
 NUMBERS = r"""
 import json, io, contextlib

@@ -8,7 +8,7 @@ import nbrun
 
 pytestmark = pytest.mark.notebook
 
-NAME = "02_newton.ipynb"
+NAME = "03_newton.ipynb"
 
 NUMBERS = r"""
 import json

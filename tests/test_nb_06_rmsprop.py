@@ -8,7 +8,7 @@ import nbrun
 
 pytestmark = pytest.mark.notebook
 
-NAME = "05_rmsprop.ipynb"
+NAME = "06_rmsprop.ipynb"
 
 NUMBERS = r"""
 import json, io, contextlib

@@ -7,7 +7,7 @@ import nbrun
 
 pytestmark = pytest.mark.notebook
 
-NAME = "04_adagrad.ipynb"
+NAME = "05_adagrad.ipynb"
 
 NUMBERS = r"""
 import json

@@ -7,7 +7,7 @@ import nbrun
 
 pytestmark = pytest.mark.notebook
 
-NAME = "01_gradient_descent.ipynb"
+NAME = "02_gradient_descent.ipynb"
 
 NUMBERS = r"""
 import json

@@ -7,7 +7,7 @@ import nbrun
 
 pytestmark = pytest.mark.notebook
 
-NAME = "07_adam.ipynb"
+NAME = "08_adam.ipynb"
 
 NUMBERS = r"""
 import json
