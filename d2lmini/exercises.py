@@ -1262,6 +1262,87 @@ def _further_rho(rho):
     return False, "compare the first steps sqrt(eps / (1 - rho)) of the two runs."
 
 
+def _first_update(rule: Callable, g: float = 1.0, **hp) -> float:
+    """The size of a weight's first update under ``rule`` when its gradient is ``g``."""
+    return float(abs(rule(np.zeros(1), np.array([g]), {}, **hp)[0]))
+
+
+#: The Iris experiment's forms (the Adadelta chapter, section 8): d2l's RMSProp, Zeiler's Adadelta.
+_IRIS_RMSPROP = dict(lr=0.02, alpha=0.9, eps=1e-6, eps_inside=True)
+_IRIS_ADADELTA = dict(rho=0.9, eps=1e-6)
+
+
+def _truth_match_rmsprop():
+    # torch's lr multiplies Adadelta's step: the ratio of the two first updates (any gradient)
+    ratio = _first_update(rules.rmsprop, **_IRIS_RMSPROP) / _first_update(rules.adadelta, lr=1.0, **_IRIS_ADADELTA)
+    return (ratio,), {}
+
+
+@_exercise(
+    "adadelta.match_rmsprop",
+    "d2l.check('adadelta.match_rmsprop', lr)",
+    _truth_match_rmsprop,
+    [
+        "Write both first updates for a gradient g: RMSProp's eta |g| / sqrt((1 - gamma) g^2 + eps), "
+        "Adadelta's lr sqrt(eps) |g| / sqrt((1 - rho) g^2 + eps).",
+        "With gamma = rho the denominators are the same: set eta = lr sqrt(eps).",
+    ],
+)
+def _match_rmsprop(lr):
+    v = _num("lr", lr)
+    truth = _truth_match_rmsprop()[0][0]
+    if _close(v, truth, rel=0.02):
+        rms = _first_update(rules.rmsprop, 1.0, **_IRIS_RMSPROP)
+        ada = _first_update(rules.adadelta, 1.0, lr=v, **_IRIS_ADADELTA)
+        return True, (f"lr = eta / sqrt(eps) = 0.02 / 1e-3 = {truth:.0f}: with gamma = rho = 0.9 the two "
+                      f"first updates agree for every gradient (for g = 1 both are {rms:.4f}; "
+                      f"Adadelta with lr {v:g} gives {ada:.4f}). Compare it with the best lr of "
+                      "Adadelta in the Iris sweeps.")
+    if _close(v, 0.02 / math.sqrt(1e-6 / 0.1), rel=0.02):
+        return False, ("RMSProp's first update is eta / sqrt(1 - gamma) = 0.063, not eta: its average of "
+                       "squared gradients starts at (1 - gamma) g^2.")
+    if _close(v, 0.02 / math.sqrt(0.1) / math.sqrt(1e-6), rel=0.02):
+        return False, ("Adadelta's first update is sqrt(eps / (1 - rho)) = 0.0032, not sqrt(eps): its "
+                       "average of squared gradients starts at (1 - rho) g^2 too.")
+    if _close(v, 1.0 / truth, rel=0.02):
+        return False, "the other way round: Adadelta's steps are the smaller ones, so lr must be larger than 1."
+    return False, "divide RMSProp's first update (about 0.063) by Adadelta's (about 0.0032) at lr = 1."
+
+
+_STEP = 0.01
+
+
+def _truth_eps_for_step():
+    # the eps whose first update (gradient well above sqrt(eps)) is _STEP: sqrt(eps / (1 - rho))
+    return ((1 - _IRIS_ADADELTA["rho"]) * _STEP ** 2,), {}
+
+
+@_exercise(
+    "adadelta.eps_for_step",
+    "d2l.check('adadelta.eps_for_step', eps)",
+    _truth_eps_for_step,
+    [
+        "Adadelta's first update is sqrt(eps / (1 - rho)) for gradients well above sqrt(eps).",
+        "Solve sqrt(eps / 0.1) = 0.01 for eps.",
+    ],
+)
+def _eps_for_step(eps):
+    v = _num("eps", eps)
+    truth = _truth_eps_for_step()[0][0]
+    if _close(v, truth, rel=0.05):
+        step = _first_update(rules.adadelta, 1.0, lr=1.0, rho=0.9, eps=v)
+        return True, (f"eps = (1 - rho) * 0.01^2 = {truth:.0e}; the first update of a weight with gradient 1 "
+                      f"is then {step:.4f}, three times the default's (eps 1e-6: 0.0032). Find it in "
+                      "the digits sweep.")
+    if _close(v, _STEP ** 2, rel=0.05):
+        return False, "0.01^2 leaves out the factor 1 - rho: the first step is sqrt(eps / (1 - rho))."
+    if _close(v, 0.1 * _STEP, rel=0.05):
+        return False, "square the step: sqrt(eps / 0.1) = 0.01 means eps / 0.1 = 0.01^2."
+    if _close(v, 1e-6, rel=0.05):
+        return False, "1e-6 is the default; its first steps are sqrt(1e-6 / 0.1) = 0.0032, not 0.01."
+    return False, "solve sqrt(eps / (1 - rho)) = 0.01 with rho = 0.9."
+
+
 # =============================================================================================
 # adam
 
@@ -1425,3 +1506,88 @@ def _torch_wd(weight_decay):
     if _close(v, _PAPER_LAMBDA * _PAPER_LR, rel=1e-3):
         return False, "divide by lr, do not multiply."
     return False, "compare the decay per step: paper eta_t * lambda, PyTorch lr * weight_decay."
+
+
+# The digits runs of the Adam chapter's section 10: training-set sizes of d2l.get_data_digits
+# (seed 0) with the default fractions and with fractions=(0.1, 0.2, 0.7), minibatches of 32.
+_DIGITS_TRAIN, _SMALL_TRAIN, _BATCH = 1079, 180, 32
+
+
+def _updates(n: int, epochs: int) -> int:
+    """Updates of ``epochs`` passes over n examples in minibatches of _BATCH (the last may be short)."""
+    return math.ceil(n / _BATCH) * epochs
+
+
+def _idle_factor(steps: int, lr: float = 1e-2, weight_decay: float = 3.0) -> float:
+    """What AdamW leaves of a weight of 1 whose gradient is always zero, after ``steps`` updates."""
+    x, state = np.ones(1), {}
+    for _ in range(steps):
+        x = rules.adamw(x, np.zeros(1), state, lr=lr, weight_decay=weight_decay)
+    return float(x[0])
+
+
+def _truth_idle_weight():
+    return (_idle_factor(_updates(_SMALL_TRAIN, 40)),), {}
+
+
+@_exercise(
+    "adam.idle_weight",
+    "d2l.check('adam.idle_weight', factor)",
+    _truth_idle_weight,
+    [
+        "With a zero gradient Adam's step is zero: only the decay acts, once per update.",
+        "Each update multiplies the weight by 1 - lr * weight_decay = 0.97. How many updates are "
+        "40 epochs of 180 images in minibatches of 32?",
+    ],
+)
+def _idle_weight(factor):
+    v = _num("factor", factor)
+    truth = _truth_idle_weight()[0][0]
+    steps = _updates(_SMALL_TRAIN, 40)
+    if _close(v, truth, rel=0.03):
+        return True, (f"0.97^{steps} = {truth:.1e}: {steps // 40} updates per epoch (the last with "
+                      f"{_SMALL_TRAIN - _BATCH * (steps // 40 - 1)} images), {steps} in all, each "
+                      "multiplying the weight by 1 - 0.01 * 3. Adam(weight_decay) instead moves it by "
+                      "about lr per update towards zero, whatever lambda is.")
+    if _close(v, _idle_factor(40), rel=0.03):
+        return False, "the decay acts once per update, not once per epoch: how many updates are there?"
+    if _close(v, _idle_factor(_SMALL_TRAIN * 40 // _BATCH), rel=0.03):
+        return False, "the short last minibatch of each epoch (20 images) is an update too."
+    if _close(v, _idle_factor(steps, weight_decay=1.0), rel=0.03):
+        return False, "this run uses weight_decay = 3: the factor per update is 1 - 0.01 * 3."
+    if abs(v) < 1e-12:
+        return False, "not exactly zero: decoupled decay shrinks by a factor each update, it never reaches 0."
+    return False, "multiply by 1 - lr * weight_decay once per update, for every update of the run."
+
+
+def _truth_travel():
+    # Adam's step is eta while the gradient is steady: a constant gradient for every update
+    steps = _updates(_DIGITS_TRAIN, 10)
+    x, state = np.zeros(1), {}
+    for _ in range(steps):
+        x = rules.adam(x, np.ones(1), state, lr=1e-3)
+    return (float(abs(x[0])),), {}
+
+
+@_exercise(
+    "adam.travel",
+    "d2l.check('adam.travel', distance)",
+    _truth_travel,
+    [
+        "Adam moves a weight by about eta per update; count the updates.",
+        "1079 images in minibatches of 32 make 34 updates per epoch.",
+    ],
+)
+def _travel(distance):
+    v = _num("distance", distance)
+    truth = _truth_travel()[0][0]
+    steps = _updates(_DIGITS_TRAIN, 10)
+    if _close(v, truth, rel=0.03):
+        return True, (f"{steps} updates of about 1e-3 each: {truth:.2f}. It is a rough limit: a step can "
+                      "exceed eta (up to about 3.16 eta), and a weight whose gradient changes sign "
+                      "travels less.")
+    if _close(v, 10 * 1e-3, rel=0.03):
+        return False, "Adam steps once per minibatch, not once per epoch."
+    if _close(v, _DIGITS_TRAIN * 10 * 1e-3, rel=0.03):
+        return False, "one step per minibatch of 32 images, not one per image."
+    return False, "multiply eta by the number of updates: 10 epochs of 1079 images in minibatches of 32."

@@ -49,10 +49,14 @@ WORKED = {
     "adadelta.max_curvature": ((2,), {}),
     "adadelta.torch_lr": ((0.5,), {}),
     "adadelta.further_rho": ((0.95,), {}),
+    "adadelta.match_rmsprop": ((20,), {}),
+    "adadelta.eps_for_step": ((1e-5,), {}),
     "adam.first_step_factor": ((1.0,), {}),
     "adam.scaled_run": (((0.996033, -0.212751),), {}),
     "adam.beta1_zero": ((torch.optim.RMSprop,), {"lr": 0.1, "alpha": 0.9, "eps": 1e-6}),
     "adam.torch_weight_decay": ((0.1,), {}),
+    "adam.idle_weight": ((6.7e-4,), {}),
+    "adam.travel": ((0.34,), {}),
 }
 
 # A typical wrong answer for each check, and a piece of the hint it must get.
@@ -85,10 +89,14 @@ WRONG = {
     "adadelta.max_curvature": ((4,), {}, "does *not* settle"),
     "adadelta.torch_lr": ((2.0,), {}, "largest curvature for rate 1"),
     "adadelta.further_rho": ((0.9,), {}, "first steps"),
+    "adadelta.match_rmsprop": ((6.32,), {}, "eta / sqrt(1 - gamma)"),
+    "adadelta.eps_for_step": ((1e-4,), {}, "factor 1 - rho"),
     "adam.first_step_factor": ((3.16,), {}, "default beta2 = 0.999"),
     "adam.scaled_run": (((0.996029, -0.212750),), {}, "*unscaled* run"),
     "adam.beta1_zero": ((torch.optim.RMSprop,), {"lr": 0.1}, "alpha must equal"),
     "adam.torch_weight_decay": ((1e-4,), {}, "1e-7"),
+    "adam.idle_weight": ((0.97 ** 40,), {}, "once per update"),
+    "adam.travel": ((0.01,), {}, "once per minibatch"),
 }
 
 
@@ -192,6 +200,13 @@ def test_worked_answers_numbers_from_the_package():
     assert round(ratio, 1) == 69.0
     assert round(exercises._adadelta_first(1e-4), 4) == 0.0316 and round(exercises._adadelta_first(1e-6), 4) == 0.0032
     assert exercises._EXERCISES["adadelta.further_rho"].truth()[0] == (0.95,)
+    # the Adadelta chapter's network exercises: lr = eta / sqrt(eps) = 20; eps = 0.1 * 0.01^2
+    assert exercises._EXERCISES["adadelta.match_rmsprop"].truth()[0][0] == pytest.approx(20, rel=1e-9)
+    assert exercises._EXERCISES["adadelta.eps_for_step"].truth()[0][0] == pytest.approx(1e-5, rel=1e-9)
+    # the Adam chapter's network exercises: 0.97^240 (6 updates per epoch, 40 epochs); 340 * 1e-3
+    assert exercises._EXERCISES["adam.idle_weight"].truth()[0][0] == pytest.approx(0.97 ** 240, rel=1e-9)
+    assert round(exercises._EXERCISES["adam.idle_weight"].truth()[0][0], 5) == 0.00067
+    assert exercises._EXERCISES["adam.travel"].truth()[0][0] == pytest.approx(0.34, rel=1e-6)
     assert round(exercises._EXERCISES["gradient_descent.noise_floor"].truth()[0][0], 4) == 0.1458
     assert round(exercises._EXERCISES["gradient_descent.odd_steps"].truth()[0][0], 1) == -74.3
 

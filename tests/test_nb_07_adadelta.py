@@ -1,5 +1,6 @@
 """Chapter 6 (Adadelta): run the notebook in a real kernel and check its numbers and claims."""
 import math
+import re
 
 import pytest
 
@@ -46,9 +47,13 @@ out = {
     'checks_right': [said(d2l.check, 'adadelta.first_step', abs(adadelta_rule(np.array([-5.0]), np.array([-1.0]), {}, eps=1e-4)[0] + 5.0)),
                      said(d2l.check, 'adadelta.max_curvature', 2.0),
                      said(d2l.check, 'adadelta.torch_lr', 0.5),
-                     said(d2l.check, 'adadelta.further_rho', 0.95)],
+                     said(d2l.check, 'adadelta.further_rho', 0.95),
+                     said(d2l.check, 'adadelta.match_rmsprop', 0.02 / math.sqrt(1e-6)),
+                     said(d2l.check, 'adadelta.eps_for_step', (1 - 0.9) * 0.01 ** 2)],
     'checks_wrong': [said(d2l.check, 'adadelta.first_step', 0.00316), said(d2l.check, 'adadelta.max_curvature', 4),
-                     said(d2l.check, 'adadelta.torch_lr', 1.0), said(d2l.check, 'adadelta.further_rho', 0.9)],
+                     said(d2l.check, 'adadelta.torch_lr', 1.0), said(d2l.check, 'adadelta.further_rho', 0.9),
+                     said(d2l.check, 'adadelta.match_rmsprop', 0.02 / math.sqrt(1e-6 / 0.1)),
+                     said(d2l.check, 'adadelta.eps_for_step', 0.01 ** 2)],
     'torch_lr_runs': [float(d2l.train_2d(as_trainer(adadelta_lr, lr=lr), steps=5000, verbose=False)[-1][1]) for lr in (0.45, 0.55)],
 }
 print(json.dumps(out))
@@ -77,14 +82,66 @@ print(json.dumps(_out))
 """
 
 
+# Sections 8 and 9: the Iris experiment, the digits sweeps and the noisy explorer, read back.
+NETWORK = r"""
+import json
+import numpy as _np
+
+def _best(r):
+    b = r.best()['index']
+    v = r.by_setting('val_loss')[b]
+    a = r.by_setting('val_acc')[b]
+    return {'lr': float(r.lrs[b]), 'mean': float(v.mean()), 'lo': float(v.min()), 'hi': float(v.max()),
+            'acc': float(a.mean()), 'acc_max': float(a.max())}
+
+def _tutorial(r, name, epoch):
+    return float(r.mean('val_loss', epoch)[setting(r, tutorial_lr[name])])
+
+_iris = {}
+for (_m, _n), _r in iris_runs.items():
+    _iris.setdefault(_m, {})[_n] = {
+        'best': _best(_r), 'two': _tutorial(_r, _n, 2), 'end': _tutorial(_r, _n, -1),
+        'start': float(_np.nanmean(_r.curves()[:, 0])), 'seeds': len(_r.seeds),
+        'epochs': int(_r.epochs[-1]), 'lrs': [float(v) for v in _r.lrs], 'n_diverged': int(_r.n_diverged().sum())}
+
+def _pairs():
+    out = []
+    for g, step in enumerate(first_steps(lr_sweep)):
+        e = int(_np.argmin(_np.abs(_np.log(first_steps(eps_sweep) / step))))
+        out.append([float(step), float(lr_sweep.mean()[g]), float(eps_sweep.mean()[e])])
+    return out
+
+_eps = {f"{s['eps']:.0e}": [float(eps_sweep.mean()[g]), float(eps_sweep.std()[g])]
+        for g, s in enumerate(eps_sweep.settings)}
+_lr = {f"{s['lr']:g}": float(lr_sweep.mean()[g]) for g, s in enumerate(lr_sweep.settings)}
+_explorer_path = noisy_path(adadelta_lr, 0, lr=1.0, rho=0.9, eps=1e-2)
+print(json.dumps({
+    'shared': int(shared), 'overlap': float(overlap.mean()), 'val_counts': _np.bincount(iris.val[1]).tolist(),
+    'sizes': iris.sizes, 'iris': _iris,
+    'rates': {n: {'rises': float(iris_rises[n].mean()), 'largest_change': float(_np.diff(iris_rates[n], axis=0).max()),
+                  'shape': list(iris_rates[n].shape), 'median_first': float(_np.median(iris_rates[n][0]))}
+              for n in iris_rates},
+    'sweep_gap': {n: float(v) for n, v in sweep_gap.items()},
+    'batch_sizes': batch_sizes, 'batch_mean': float(_np.mean(batch_means)), 'per_example': float(per_example),
+    'eps_sweep': _eps, 'lr_sweep': _lr, 'pairs': _pairs(), 'digits_seeds': [len(eps_sweep.seeds), len(lr_sweep.seeds)],
+    'digits_epochs': [int(eps_sweep.epochs[-1]), int(lr_sweep.epochs[-1])],
+    'noise': {str(k): [float(w.mean()) for w in v] for k, v in noisy_f.items()},
+    'noise_seeds': len(noisy_f[False][0]),
+    'explorer_noise_gap': float(_np.abs(_np.asarray(explorer_noise.trajectory) - _explorer_path).max()),
+    'explorer_noise_len': len(explorer_noise.trajectory),
+    'explorer_noise_controls': sorted(explorer_noise.controls),
+}))
+"""
+
+
 @pytest.fixture(scope="module")
 def run():
-    return nbrun.run_notebook(NAME, {"numbers": NUMBERS, "explore": EXPLORE})
+    return nbrun.run_notebook(NAME, {"numbers": NUMBERS, "explore": EXPLORE, "network": NETWORK})
 
 
 def test_house_style(run):
     nb, _, _ = run
-    nbrun.check_house_style(nb, '# Drop ', min_checks=4, slug='adadelta')
+    nbrun.check_house_style(nb, "# Drop ", min_checks=6, slug="adadelta")
 
 
 def test_classic_trace_and_tiny_first_step(run):
@@ -219,3 +276,148 @@ def test_notation_u_for_squared_updates(run):
 def test_runs_fast(run):
     _, _, seconds = run
     print(f"{NAME} ran in {seconds:.1f} s")
+
+
+# --- issue 11: the Iris experiment, the digits and the noise ------------------------------------
+
+
+def test_torch_2d_prints_d2l_en_format(run):
+    # the chapter's own torch_2d prints train_2d's line: "epoch 20, x1: ..., x2: ..."
+    nb, _, _ = run
+    text = nbrun.all_text(nb)
+    torch_cell = next(i for i, c in enumerate(nb.cells) if c.get("id") == "cell-23")
+    assert "epoch 20, x1: -4.930470, x2: -1.930986" in nbrun.cell_text(nb, torch_cell)
+    assert "epoch 1000, x1: -1.972751, x2: -0.002011" in text
+    assert re.search(r"epoch \d+, x1 -?\d", text) is None, "no line in the port's old format"
+    md = _markdown(nb)
+    assert "`epoch 20, x1: -4.906891, x2: -1.907863`" in md and "`epoch 20, x1: -4.930470, x2: -1.930986`" in md
+    assert re.search(r"epoch \d+, x1 -?\d", md) is None
+
+
+def test_iris_split_is_clean_and_the_tutorials_overlaps(run):
+    nb, r, _ = run
+    n = r["network"]
+    assert n["shared"] == 0 and n["sizes"] == {"train": 90, "val": 30, "test": 30}
+    assert n["val_counts"] == [10, 10, 10], "stratified: the three species in equal numbers"
+    # "On average 12 of its 15 dev flowers were also training flowers (each has a 120/150 chance)"
+    assert abs(n["overlap"] - 15 * 120 / 150) < 0.3
+    md = _markdown(nb)
+    assert "On average 12 of its 15 dev flowers" in md
+    assert "squared **updates**" in md and "never raises any" in md and "minibatch SGD" in md
+
+
+def test_iris_runs_are_honest(run):
+    _, r, _ = run
+    iris = r["network"]["iris"]
+    assert set(iris) == {"softmax regression", "sigmoid net 4-6-3"}
+    for model, runs in iris.items():
+        assert set(runs) == {"AdaGrad", "RMSProp", "Adadelta"}
+        for name, m in runs.items():
+            assert m["seeds"] == 10 and m["epochs"] == 50 and len(m["lrs"]) == 6, (model, name)
+            assert m["n_diverged"] == 0
+            assert abs(m["start"] - math.log(3)) < 0.1 if model == "softmax regression" else m["start"] > 1.0
+        assert runs["AdaGrad"]["lrs"][0] == 0.02 and 0.02 in runs["RMSProp"]["lrs"] and 1 in runs["Adadelta"]["lrs"]
+
+
+def test_iris_two_epochs_rank_first_steps(run):
+    # the text: after 8 updates every validation loss is > 5x the best after 50 epochs, and the
+    # order at the tutorial's settings is RMSProp < AdaGrad < Adadelta, the order of first updates
+    nb, r, _ = run
+    first = re.search(r"AdaGrad (\d\.\d+), RMSProp (\d\.\d+), Adadelta (\d\.\d+)", nbrun.all_text(nb))
+    ada_grad, rms, ada_delta = (float(v) for v in first.groups())
+    assert rms > ada_grad > ada_delta
+    for model, runs in r["network"]["iris"].items():
+        best = min(m["best"]["mean"] for m in runs.values())
+        for name, m in runs.items():
+            assert m["two"] > 5 * best, (model, name)
+        assert runs["RMSProp"]["two"] < runs["AdaGrad"]["two"] < runs["Adadelta"]["two"], model
+
+
+def test_iris_tutorial_lr_keeps_the_order(run):
+    # "After 50 epochs RMSProp's validation loss is several times lower than AdaGrad's and Adadelta's"
+    _, r, _ = run
+    for model, runs in r["network"]["iris"].items():
+        rms = runs["RMSProp"]["end"]
+        assert runs["AdaGrad"]["end"] > 3 * rms and runs["Adadelta"]["end"] > 3 * rms, model
+
+
+def test_iris_best_learning_rates_tie(run):
+    # "At each method's own best learning rate, the three tie ... 97% on average ... some seeds get
+    # all 30. For Adadelta that takes torch's lr of 10 or 30"
+    _, r, _ = run
+    some_perfect = False
+    for model, runs in r["network"]["iris"].items():
+        bests = [m["best"] for m in runs.values()]
+        assert max(b["lo"] for b in bests) < min(b["hi"] for b in bests), (model, bests)
+        for b in bests:
+            assert b["acc"] >= 0.96 and round(b["acc"], 2) == 0.97, (model, b)
+            some_perfect |= b["acc_max"] == 1.0
+        assert runs["Adadelta"]["best"]["lr"] in (10, 30)
+    assert some_perfect
+
+
+def test_iris_rates(run):
+    nb, r, _ = run
+    rates = r["network"]["rates"]
+    for name, m in rates.items():
+        assert m["shape"] == [200, 51], name
+    # AdaGrad's rates only fall: not one of 51 x 199 changes is a rise; the others rise and fall
+    assert rates["AdaGrad"]["rises"] == 0 and rates["AdaGrad"]["largest_change"] <= 0
+    assert rates["RMSProp"]["rises"] > 0.2 and rates["Adadelta"]["rises"] > 0.2
+    # Adadelta's rates start far below RMSProp's (their ratio is 0.02 / sqrt(eps) = 20)
+    assert rates["RMSProp"]["median_first"] / rates["Adadelta"]["median_first"] == pytest.approx(20, rel=1e-6)
+    # the from-scratch trainers compute what the sweep computed
+    assert all(gap < 1e-12 for gap in r["network"]["sweep_gap"].values())
+    assert "$51 \\times 199$ changes is a rise" in _markdown(nb)
+
+
+def test_iris_loss_averages(run):
+    _, r, _ = run
+    n = r["network"]
+    assert n["batch_sizes"] == [24, 24, 24, 18]
+    assert 0 < abs(n["batch_mean"] - n["per_example"]) < 0.01, "they differ, a little here"
+
+
+def test_digits_eps_is_a_step_size(run):
+    nb, r, _ = run
+    n = r["network"]
+    assert n["digits_seeds"] == [3, 3] and n["digits_epochs"] == [10, 10]
+    eps = {k: v[0] for k, v in n["eps_sweep"].items()}
+    # eps 1e-8 crawls ("still near 1"); the best eps are 1e-5 to 1e-3, clearly ahead of 1e-6
+    assert 0.7 < eps["1e-08"] < 1.3
+    assert min(eps, key=eps.get) in ("1e-05", "1e-04", "1e-03")
+    for key in ("1e-05", "1e-04", "1e-03"):
+        assert eps[key] < 0.8 * eps["1e-06"], key
+        assert round(eps[key], 2) == 0.06, key
+    assert round(eps["1e-06"], 2) == 0.09
+    # while the first steps are <= 0.01 the two knobs agree; at the largest steps they part
+    for step, by_lr, by_eps in n["pairs"]:
+        if step <= 0.011:
+            assert abs(by_lr / by_eps - 1) < 0.1, (step, by_lr, by_eps)
+    step, by_lr, by_eps = n["pairs"][-1]
+    assert step > 0.05 and by_lr > 2 * by_eps
+    # a large eps turns Adadelta into gradient descent with lr 1, which the network tolerates;
+    # a large torch lr gets worse
+    assert eps["1e-02"] < 0.1
+    lr = n["lr_sweep"]
+    assert lr["30"] > lr["10"] > lr["3"]
+    assert "(about 0.06 against\n  0.09)" in _markdown(nb)
+
+
+def test_noise_adadelta_never_settles(run):
+    _, r, _ = run
+    n = r["network"]
+    assert n["noise_seeds"] == 20
+    constant, decay = n["noise"]["False"], n["noise"]["True"]
+    # with a constant lr, f does not come down after the first 50 steps; a decaying lr brings it
+    # down several times
+    assert constant[2] >= constant[0] and constant[1] >= constant[0]
+    assert decay[2] < constant[2] / 3
+    # the explorer's stochastic mode adds noise * z[t - 1] with z from its seed: the same path
+    assert n["explorer_noise_len"] == 201 and n["explorer_noise_gap"] < 1e-12
+    assert {"lr", "rho", "eps", "noise", "schedule"} <= set(n["explorer_noise_controls"])
+    nbrun.check_explorers(r, minimum=2)
+
+
+def _markdown(nb):
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")

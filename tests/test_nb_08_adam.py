@@ -144,11 +144,61 @@ print(json.dumps(_out))
 """
 
 
+# Section 5's noise and section 10's network runs, read back from the kernel.
+NETWORK = r"""
+import io, json, contextlib
+import numpy as _np
+
+def _runs(r, key):
+    return {f"{s[key]:g}": {m: [float(v) for v in r.by_setting(m)[g]] for m in ('train_loss', 'val_loss', 'val_acc')}
+            for g, s in enumerate(r.settings)}
+
+def _said(*args):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        ok = d2l.check(*args)
+    return [ok, buf.getvalue()]
+
+# the explorer's noise is noise * z[t - 1] with z from its seed: the same path as noisy_path(seed 0)
+ex_adam.set(noise=0.5, steps=200)
+ex_adam.update()
+_explorer_gap = float(_np.abs(_np.asarray(ex_adam.trajectory) - noisy_path(adam_rule, 0, eta=0.4)).max())
+_explorer_len = len(ex_adam.trajectory)
+ex_adam.set(noise=0.0, steps=20)
+ex_adam.update()
+_norms = {name: {f"{s['weight_decay']:g}": [float(v) for v in weight_norm(r)[g]] for g, s in enumerate(r.settings)}
+          for name, r in wd_runs.items()}
+_groups = {name: {k: float(v[m].mean()) for k, v in kept.items()} | {'grad': float(grad_rms[m].mean()), 'n': int(m.sum())}
+           for name, m in groups.items()}
+_used = grad_rms > 0
+print(json.dumps({
+    'noise': {k: [float(w.mean()) for w in v] for k, v in noisy_f.items()},
+    'noise_seeds': len(noisy_f['Adam'][0]),
+    'explorer_gap': _explorer_gap, 'explorer_len': _explorer_len,
+    'explorer_controls': sorted(ex_adam.controls),
+    'seeds': [len(adam_sweep.seeds), len(sgd_sweep.seeds)], 'epochs': [int(adam_sweep.epochs[-1]), int(sgd_sweep.epochs[-1])],
+    'digits_sizes': digits.sizes, 'fixed': [adam_sweep.fixed, sgd_sweep.fixed],
+    'adam': _runs(adam_sweep, 'lr'), 'sgd': _runs(sgd_sweep, 'lr'),
+    'best_lr': [adam_sweep.best_lr, sgd_sweep.best_lr],
+    'moved': {f"{k:g}": float(v) for k, v in moved.items()},
+    'small_sizes': small.sizes, 'wd_epochs': [int(l2_sweep.epochs[-1]), int(adamw_sweep.epochs[-1])],
+    'l2': _runs(l2_sweep, 'weight_decay'), 'adamw': _runs(adamw_sweep, 'weight_decay'), 'norms': _norms,
+    'wd_best': [l2_sweep.best()['weight_decay'], adamw_sweep.best()['weight_decay']],
+    'no_decay': [float(v) for v in no_decay],
+    'groups': _groups,
+    'corr': {k: float(_np.corrcoef(_np.log(grad_rms[_used]), v[_used])[0, 1]) for k, v in kept.items()},
+    'checks_right': [_said('adam.idle_weight', (1 - 1e-2 * 3) ** (6 * 40)), _said('adam.travel', 340 * 1e-3)],
+    'checks_wrong': [_said('adam.idle_weight', (1 - 1e-2 * 3) ** 40), _said('adam.travel', 10 * 1e-3)],
+}))
+"""
+
+
 @pytest.fixture(scope="module")
 def run():
     return nbrun.run_notebook(
         NAME, {"numbers": NUMBERS, "exercises": EXERCISES, "explore": EXPLORER_CHECK,
-               "race_200": RACE_200, "guard": GUARD.replace("__SOURCE__", _weight_decay_cell_source())}
+               "race_200": RACE_200, "guard": GUARD.replace("__SOURCE__", _weight_decay_cell_source()),
+               "network": NETWORK}
     )
 
 
@@ -162,7 +212,7 @@ def _code(nb):
 
 def test_house_style(run):
     nb, _, _ = run
-    nbrun.check_house_style(nb, '# Combine ', min_checks=4, slug='adam')
+    nbrun.check_house_style(nb, '# Combine ', min_checks=6, slug='adam')
     md = _markdown(nb)
     # the references the advice rests on
     for ref in ("Kingma", "Reddi", "Loshchilov", "Wilson", "d2l.ai"):
@@ -361,3 +411,150 @@ def test_explorers(run):
     assert x["back_end"] == ["0.996029", "-0.212750"]
     assert x["race_adam_changed"] and x["race_others_same"] and x["race_frame_changed"]
     nbrun.check_explorers(r, minimum=2)
+
+
+
+# --- issue 11: printouts, noise, the digits network, L2 against AdamW, the advice ---------------
+
+
+def test_printouts_in_d2l_en_format(run):
+    nb, _, _ = run
+    text = nbrun.all_text(nb)
+    assert "torch.optim.Adam lr 0.4: epoch 20, x1: 0.996029, x2: -0.212750" in text
+    assert "torch.optim.Adam lr 0.1: epoch 20, x1: -3.060341, x2: -0.222453" in text
+    assert "AMSGrad, paper         epoch 20, x1: 0.384663, x2: -0.557981" in text
+    assert "plain Adam (eps 1e-8)   epoch 20, x1: 0.996033, x2: -0.212751" in text
+    assert re.search(r"epoch \d+, x1 -?\d", text) is None, "no line in the port's old format"
+
+
+def _mean(v):
+    return sum(v) / len(v)
+
+
+def test_noise_needs_a_decaying_eta(run):
+    nb, r, _ = run
+    n = r["network"]
+    assert n["noise_seeds"] == 20
+    adam, no_momentum, decay = n["noise"]["Adam"], n["noise"]["Adam, beta1 = 0"], n["noise"]["Adam, decaying eta"]
+    # "from step 50 on, f hovers at the same level"
+    assert max(adam) / min(adam) < 1.5
+    # "without it (beta1 = 0) f ends about twice as high"; "only a decaying eta brings f down several times"
+    assert 1.6 < no_momentum[-1] / adam[-1] < 2.5
+    assert decay[-1] < adam[-1] / 3
+    # the advice quotes f ~ 0.06 and about 0.02
+    assert round(adam[-1], 2) == 0.06 and round(decay[-1], 2) == 0.02
+    md = _markdown(nb)
+    assert "hovered at $f \\approx 0.06$" in md and "brought it\n   to about 0.02" in md
+    # the explorer's stochastic mode gives the same path as the cell's seed 0
+    assert n["explorer_len"] == 201 and n["explorer_gap"] < 1e-12
+    assert {"noise", "schedule", "eta", "beta1"} <= set(n["explorer_controls"])
+
+
+def test_adam_default_against_a_sweep(run):
+    nb, r, _ = run
+    n = r["network"]
+    assert n["seeds"] == [3, 3] and n["epochs"] == [10, 10]
+    assert n["digits_sizes"] == {"train": 1079, "val": 359, "test": 359}
+    assert n["fixed"][1] == {"momentum": 0.9}
+    adam = {lr: _mean(v["val_loss"]) for lr, v in n["adam"].items()}
+    assert "0.001" in adam and n["best_lr"][0] == 0.01
+    # "lr 1e-3 leaves the validation loss about three times higher than lr 1e-2"
+    assert 2.5 < adam["0.001"] / adam["0.01"] < 4
+    # the distance: 340 updates of about lr; the default used most of it, the best run moved a
+    # weight more than twice as far; at the smallest lr a weight went slightly beyond 340 lr
+    moved = n["moved"]
+    assert 0.75 * 0.34 < moved["0.001"] <= 0.34
+    assert moved["0.01"] > 2 * moved["0.001"]
+    assert 340 * 3e-4 < moved["0.0003"] < 1.3 * 340 * 3e-4
+    # "At lr 3e-2 the seeds disagree: one of them ends far worse than the others"
+    worst = sorted(n["adam"]["0.03"]["val_loss"])
+    assert worst[2] > 3 * worst[1]
+    assert adam["0.0003"] > 0.5, "a crawl at the small end"
+
+
+def test_adam_and_sgd_tie_on_validation_not_on_training(run):
+    _, r, _ = run
+    n = r["network"]
+    adam_best, sgd_best = n["adam"][f"{n['best_lr'][0]:g}"], n["sgd"][f"{n['best_lr'][1]:g}"]
+    for metric in ("val_loss", "val_acc"):
+        a, s = adam_best[metric], sgd_best[metric]
+        assert max(min(a), min(s)) <= min(max(a), max(s)), (metric, a, s)   # the ranges overlap
+    # "at its best learning rate its training loss is about five times lower than SGD's"
+    assert 4 < _mean(sgd_best["train_loss"]) / _mean(adam_best["train_loss"]) < 7
+    # "at lr 0.3 its loss grows past 10^6"
+    assert min(n["sgd"]["0.3"]["val_loss"]) > 1e6 and min(n["sgd"]["0.3"]["train_loss"]) > 1e6
+
+
+def test_weight_decay_where_it_matters(run):
+    nb, r, _ = run
+    n = r["network"]
+    assert n["small_sizes"] == {"train": 180, "val": 359, "test": 1258} and n["wd_epochs"] == [40, 40]
+    curve = n["no_decay"]
+    # "lowest after about ten epochs, then climbs"
+    best_epoch = curve.index(min(curve))
+    assert 8 <= best_epoch <= 14 and curve[-1] > min(curve) + 0.005
+    l2 = {k: _mean(v["val_loss"]) for k, v in n["l2"].items()}
+    adamw = {k: _mean(v["val_loss"]) for k, v in n["adamw"].items()}
+    # the best values the text names, a hundred times apart, tie within the range of the seeds
+    assert n["wd_best"] == [0.003, 0.3]
+    a, b = n["l2"]["0.003"]["val_loss"], n["adamw"]["0.3"]["val_loss"]
+    assert max(min(a), min(b)) <= min(max(a), max(b))
+    # a moderate amount ends lower than no decay, the largest values end higher
+    assert l2["0.003"] < l2["0"] and adamw["0.3"] < l2["0"]
+    assert l2["0.03"] > l2["0"] and adamw["3"] > l2["0"]
+    # the advice: "from about 0.29 without decay to about 0.24"
+    assert round(l2["0"], 2) == 0.29 and round(l2["0.003"], 2) == 0.24 and round(adamw["0.3"], 2) == 0.24
+    # same |W| (L2 1e-2, AdamW 3), L2 keeps the lower validation loss (the ranges do not overlap)
+    na, nb_ = _mean(n["norms"]["Adam(weight_decay)"]["0.01"]), _mean(n["norms"]["AdamW"]["3"])
+    assert abs(na - nb_) / na < 0.05
+    assert max(n["l2"]["0.01"]["val_loss"]) < min(n["adamw"]["3"]["val_loss"])
+    # decay shrinks the weights: |W| falls as weight_decay grows, for both
+    for name, norms in n["norms"].items():
+        sizes = [_mean(v) for v in norms.values()]
+        assert sizes == sorted(sizes, reverse=True), name
+
+
+def test_l2_and_adamw_shrink_different_weights(run):
+    _, r, _ = run
+    g = r["network"]["groups"]
+    l2, adamw = "L2, 1e-2", "AdamW, 3"
+    # pixels that are rarely inked have small gradients; L2 removes their weights, AdamW does not
+    assert g["inked in < 10%"]["grad"] < g["inked in >= 50%"]["grad"] / 2
+    assert g["inked in < 10%"][l2] < 0.5 * g["inked in >= 50%"][l2]
+    inked = [g[k][adamw] for k in ("inked in < 10%", "inked in 10-50%", "inked in >= 50%")]
+    assert max(inked) - min(inked) < 0.1, "AdamW's points lie flat"
+    # never-inked pixels get no gradient: both remove their weights
+    assert g["never inked"]["grad"] == 0 and g["never inked"][l2] < 0.01 and g["never inked"][adamw] < 0.01
+    # "the right panel rises to the right" for L2
+    corr = r["network"]["corr"]
+    assert corr[l2] > 0.5 and corr[l2] > corr[adamw] + 0.5
+
+
+def test_advice_rests_on_the_course_runs(run):
+    nb, r, _ = run
+    md = _markdown(nb)
+    advice = md.split("## 11. Choosing an optimizer", 1)[1].split("## Exercises", 1)[0]
+    own, papers = advice.split("**What larger studies and practice report**", 1)
+    # the course's own numbers, as the cells print them
+    n = r["network"]
+    adam = [_mean(v["val_loss"]) for v in n["adam"].values()]
+    sgd = [_mean(v["val_loss"]) for v in n["sgd"].values()]
+    assert "ranged from 0.07 to 1.0" in own and round(min(adam), 2) == 0.07 and round(max(adam), 1) == 1.0
+    assert "from 0.08 to a\n   blow-up" in own and round(min(sgd), 2) == 0.08
+    for claim in ("ten times larger\n   was about three times better", "about five times lower than SGD's",
+                  "a hundred times apart"):
+        assert claim in own, claim
+    # the papers' claims are kept apart, with their references
+    for ref in ("Choi et al., 2019", "Schmidt et al., 2021", "Wilson et al. (2017)", "Reddi et al. (2018)",
+                "Loshchilov and Hutter (2019)", "Duchi et al., 2011"):
+        assert ref in papers and ref not in own, ref
+    assert "generalises better" in papers and "not guaranteed to converge" in papers
+
+
+def test_network_exercise_checks(run):
+    _, r, _ = run
+    n = r["network"]
+    for ok, text in n["checks_right"]:
+        assert ok is True and text.startswith("Right"), text
+    for ok, text in n["checks_wrong"]:
+        assert ok is False and text.startswith("Not quite"), text
