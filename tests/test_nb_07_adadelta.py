@@ -421,3 +421,24 @@ def test_noise_adadelta_never_settles(run):
 
 def _markdown(nb):
     return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def test_match_first_steps_answer(run):
+    # exercise 6's worked answer: Adadelta's best lr was 30 (softmax) and 10 (the network), on
+    # either side of 20; RMSProp's best was 0.06 and 0.02
+    nb, r, _ = run
+    iris = r["network"]["iris"]
+    assert iris["softmax regression"]["Adadelta"]["best"]["lr"] == 30
+    assert iris["sigmoid net 4-6-3"]["Adadelta"]["best"]["lr"] == 10
+    assert iris["softmax regression"]["RMSProp"]["best"]["lr"] == 0.06
+    assert iris["sigmoid net 4-6-3"]["RMSProp"]["best"]["lr"] == 0.02
+    md = _markdown(nb)
+    assert "was 30 on softmax regression and 10 on the network" in md and "0.06 and 0.02" in md
+
+
+def test_adadelta_overtakes_adagrad(run):
+    # "by then Adadelta, whose steps grow, has overtaken AdaGrad, whose rates keep falling"
+    _, r, _ = run
+    for model, runs in r["network"]["iris"].items():
+        assert runs["Adadelta"]["end"] < runs["AdaGrad"]["end"], model
+        assert runs["Adadelta"]["two"] > runs["AdaGrad"]["two"], model

@@ -171,7 +171,13 @@ _norms = {name: {f"{s['weight_decay']:g}": [float(v) for v in weight_norm(r)[g]]
 _groups = {name: {k: float(v[m].mean()) for k, v in kept.items()} | {'grad': float(grad_rms[m].mean()), 'n': int(m.sum())}
            for name, m in groups.items()}
 _used = grad_rms > 0
+# exercise 6's worked answer: Adam(weight_decay=1e-2) on a weight of 0.1 with no data gradient
+_x, _state, _idle = _np.array([0.1]), {}, [0.1]
+for _ in range(240):
+    _x = d2l.rules.adam(_x, _np.zeros(1), _state, lr=1e-2, weight_decay=1e-2)
+    _idle.append(float(_x[0]))
 print(json.dumps({
+    'idle_l2': _idle,
     'noise': {k: [float(w.mean()) for w in v] for k, v in noisy_f.items()},
     'noise_seeds': len(noisy_f['Adam'][0]),
     'explorer_gap': _explorer_gap, 'explorer_len': _explorer_len,
@@ -558,3 +564,13 @@ def test_network_exercise_checks(run):
         assert ok is True and text.startswith("Right"), text
     for ok, text in n["checks_wrong"]:
         assert ok is False and text.startswith("Not quite"), text
+
+
+def test_idle_weight_answer(run):
+    # exercise 6: with L2 the first update is lr (up to eps); zero is reached within about ten updates,
+    # momentum carries the weight past it, and the swing around zero shrinks
+    idle = run[1]["network"]["idle_l2"]
+    assert idle[0] - idle[1] == pytest.approx(1e-2, rel=1e-4)
+    crossing = next(i for i, v in enumerate(idle) if v < 0)
+    assert 8 <= crossing <= 13
+    assert min(idle) < -0.01 and max(abs(v) for v in idle[100:]) < 1e-3 and abs(idle[-1]) < 1e-4
