@@ -1510,12 +1510,12 @@ def _torch_wd(weight_decay):
 
 # The digits runs of the Adam chapter's section 10: training-set sizes of d2l.get_data_digits
 # (seed 0) with the default fractions and with fractions=(0.1, 0.2, 0.7), minibatches of 32.
-_DIGITS_TRAIN, _SMALL_TRAIN, _BATCH = 1079, 180, 32
+_DIGITS_TRAIN, _SMALL_TRAIN, _DIGITS_BATCH = 1079, 180, 32
 
 
 def _updates(n: int, epochs: int) -> int:
-    """Updates of ``epochs`` passes over n examples in minibatches of _BATCH (the last may be short)."""
-    return math.ceil(n / _BATCH) * epochs
+    """Updates of ``epochs`` passes over n examples in minibatches of _DIGITS_BATCH (the last may be short)."""
+    return math.ceil(n / _DIGITS_BATCH) * epochs
 
 
 def _idle_factor(steps: int, lr: float = 1e-2, weight_decay: float = 3.0) -> float:
@@ -1546,12 +1546,12 @@ def _idle_weight(factor):
     steps = _updates(_SMALL_TRAIN, 40)
     if _close(v, truth, rel=0.03):
         return True, (f"0.97^{steps} = {truth:.1e}: {steps // 40} updates per epoch (the last with "
-                      f"{_SMALL_TRAIN - _BATCH * (steps // 40 - 1)} images), {steps} in all, each "
+                      f"{_SMALL_TRAIN - _DIGITS_BATCH * (steps // 40 - 1)} images), {steps} in all, each "
                       "multiplying the weight by 1 - 0.01 * 3. Adam(weight_decay) instead moves it by "
                       "about lr per update towards zero, whatever lambda is.")
     if _close(v, _idle_factor(40), rel=0.03):
         return False, "the decay acts once per update, not once per epoch: how many updates are there?"
-    if _close(v, _idle_factor(_SMALL_TRAIN * 40 // _BATCH), rel=0.03):
+    if _close(v, _idle_factor(_SMALL_TRAIN * 40 // _DIGITS_BATCH), rel=0.03):
         return False, "the short last minibatch of each epoch (20 images) is an update too."
     if _close(v, _idle_factor(steps, weight_decay=1.0), rel=0.03):
         return False, "this run uses weight_decay = 3: the factor per update is 1 - 0.01 * 3."
