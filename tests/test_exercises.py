@@ -8,6 +8,7 @@ import sys
 from contextlib import redirect_stdout
 
 import nbformat
+import numpy as np
 import pytest
 import torch
 
@@ -186,6 +187,19 @@ def test_bad_answers_raise_clear_errors():
     assert ok is False and "pass the optimizer class itself" in text
     ok, text = said("adam.beta1_zero", torch.optim.RMSprop, lr=-1.0)
     assert ok is False and "could not run RMSprop" in text
+
+
+def test_landscape_checks_read_words():
+    # the kinds of stationary point may be written in several ways; anything else is named
+    assert said("landscape.classify", a="Saddle point", b="local max", c="can't tell")[0] is True
+    assert said("landscape.classify", a="saddle", b="maximum", c="inconclusive")[0] is True
+    ok, text = said("landscape.classify", a="saddle", b="peak", c="undecided")
+    assert ok is False and "b: answer with one of" in text
+    with pytest.raises(TypeError, match="a must be a word"):
+        d2l.check("landscape.classify", a=1, b="maximum", c="undecided")
+    assert exercises._second_derivative_test(np.diag([1.0, 2.0])) == "minimum"
+    assert exercises._second_derivative_test(np.diag([-1.0, 0.0])) == "undecided"
+    assert exercises._second_derivative_test(np.diag([-1.0, 0.0, 3.0])) == "saddle"
 
 
 def test_worked_answers_numbers_from_the_package():
