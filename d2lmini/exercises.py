@@ -34,7 +34,8 @@ __all__ = ["CHAPTERS", "Exercise", "check", "hint", "keys", "describe"]
 
 #: The chapter slugs, in course order. A key starts with one of them.
 CHAPTERS: Tuple[str, ...] = (
-    "start_here", "gradient_descent", "newton", "momentum", "adagrad", "rmsprop", "adadelta", "adam",
+    "start_here", "landscape", "gradient_descent", "newton", "momentum", "adagrad", "rmsprop", "adadelta",
+    "adam",
 )
 
 Verdict = Tuple[bool, str]
@@ -316,6 +317,285 @@ def _start_zero(with_zero_momentum):
         return True, (f"smaller. Without momentum the bound is lr L < 2, that is lr < {edge0:.2f}; "
                       "momentum 0.5 stretches it to 0.75.")
     return False, "try lr = 0.6 with momentum 0 and then with momentum 0.5: which one converges?"
+
+
+# =============================================================================================
+# landscape
+
+#: Exercise 1: three Hessians at stationary points.
+_HESSIANS = {
+    "a": np.array([[2.0, 3.0], [3.0, 2.0]]),
+    "b": np.array([[-3.0, 1.0], [1.0, -2.0]]),
+    "c": np.array([[4.0, 2.0], [2.0, 1.0]]),
+}
+_KINDS = {
+    "minimum": ("min", "minimum", "local min", "local minimum", "strict local minimum"),
+    "maximum": ("max", "maximum", "local max", "local maximum", "strict local maximum"),
+    "saddle": ("saddle", "saddle point"),
+    "undecided": ("undecided", "unknown", "inconclusive", "silent", "cannot tell", "can't tell",
+                  "cant tell", "not decided", "undetermined", "test fails"),
+}
+
+
+def _second_derivative_test(H: np.ndarray, tol: float = 1e-12) -> str:
+    """What the second-derivative test says at a stationary point with Hessian H."""
+    eig = np.linalg.eigvalsh(H)
+    if np.all(eig > tol):
+        return "minimum"
+    if np.all(eig < -tol):
+        return "maximum"
+    if eig.min() < -tol and eig.max() > tol:
+        return "saddle"
+    return "undecided"   # semidefinite with a zero eigenvalue
+
+
+def _kind(name: str, value: Any) -> Optional[str]:
+    word = _word(value).replace("_", " ").replace("-", " ")
+    for kind, words in _KINDS.items():
+        if word in words:
+            return kind
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a word: 'minimum', 'maximum', 'saddle' or 'undecided', got {value!r}")
+    return None
+
+
+def _truth_classify():
+    return (), {k: _second_derivative_test(H) for k, H in _HESSIANS.items()}
+
+
+@_exercise(
+    "landscape.classify",
+    "d2l.check('landscape.classify', a=..., b=..., c=...)",
+    _truth_classify,
+    [
+        "Compute the eigenvalues of each matrix, e.g. with np.linalg.eigvalsh(np.array([[2, 3], [3, 2]])).",
+        "For a 2 x 2 matrix the determinant is the product of the eigenvalues and the trace their sum: "
+        "det < 0 means one of each sign; det > 0 means the same sign as the trace; det = 0 means a "
+        "zero eigenvalue.",
+        "a: det = -5 (saddle); b: det = 5 and trace = -5 (maximum); c: det = 0 (the test is silent).",
+    ],
+)
+def _classify(a, b, c):
+    given = {"a": _kind("a", a), "b": _kind("b", b), "c": _kind("c", c)}
+    truth = _truth_classify()[1]
+    eigs = {k: np.linalg.eigvalsh(H) for k, H in _HESSIANS.items()}
+    if given == truth:
+        return True, ("a has eigenvalues 5 and -1: indefinite, a saddle point. b has eigenvalues "
+                      f"{eigs['b'][0]:.3f} and {eigs['b'][1]:.3f}: negative definite, a local maximum. c "
+                      "has eigenvalues 0 and 5: positive semidefinite but singular, so the test is silent; "
+                      "the third and higher derivatives decide.")
+    tips = []
+    for k in ("a", "b", "c"):
+        if given[k] is None:
+            tips.append(f"{k}: answer with one of 'minimum', 'maximum', 'saddle', 'undecided'")
+        elif given[k] != truth[k]:
+            e = eigs[k]
+            if k == "a" and given[k] == "minimum":
+                tips.append("a: positive entries on the diagonal do not make a matrix positive definite; "
+                            f"its eigenvalues are {e[1]:g} and {e[0]:g}")
+            elif k == "c" and given[k] == "minimum":
+                tips.append("c: its determinant is 4 - 4 = 0, so one eigenvalue is 0: semidefinite, and the "
+                            "second-derivative test cannot tell a minimum from a saddle there")
+            else:
+                tips.append(f"{k}: look at the signs of its eigenvalues, {e[0]:.3f} and {e[1]:.3f}")
+    return False, "; ".join(tips) + "."
+
+
+_JENSEN_X = np.array([1.0, 3.0, 8.0])
+_JENSEN_W = np.array([0.5, 0.3, 0.2])
+
+
+def _jensen_sides(f: Callable[[np.ndarray], np.ndarray]) -> Tuple[float, float]:
+    return float(_JENSEN_W @ f(_JENSEN_X)), float(f(_JENSEN_W @ _JENSEN_X))
+
+
+def _truth_jensen():
+    left, right = _jensen_sides(np.square)
+    return (left - right,), {}
+
+
+@_exercise(
+    "landscape.jensen_gap",
+    "d2l.check('landscape.jensen_gap', gap)",
+    _truth_jensen,
+    [
+        "Left side: 0.5 f(1) + 0.3 f(3) + 0.2 f(8). Right side: f(0.5*1 + 0.3*3 + 0.2*8).",
+        "The weighted mean is 3.0, so the right side is f(3) = 9.",
+        "The left side is 0.5 + 2.7 + 12.8 = 16.",
+    ],
+)
+def _jensen_gap(gap):
+    v = _num("gap", gap)
+    left, right = _jensen_sides(np.square)
+    truth = left - right
+    if _close(v, truth, abs_=1e-3):
+        return True, (f"{left:g} - {right:g} = {truth:g}. For f(x) = x^2 the gap is exactly the weighted "
+                      "variance of the points, sum_i a_i (x_i - 3)^2 = 0.5*4 + 0.3*0 + 0.2*25 = 7, and a "
+                      "variance is never negative: Jensen's inequality for x^2.")
+    if _close(v, -truth, abs_=1e-3):
+        return False, "the sign: for a convex f the average of the values is the larger side."
+    if _close(v, left, abs_=1e-3):
+        return False, "that is the left side alone; subtract f of the weighted mean."
+    if _close(v, right, abs_=1e-3):
+        return False, "that is the right side alone, f of the weighted mean; subtract it from the weighted mean of f."
+    plain = float(np.mean(_JENSEN_X**2) - np.mean(_JENSEN_X) ** 2)
+    if _close(v, plain, abs_=1e-2):
+        return False, "you used equal weights; the weights are 0.5, 0.3 and 0.2."
+    return False, "compute both sides: sum_i a_i f(x_i) and f(sum_i a_i x_i), then subtract."
+
+
+_GD_L, _GD_R, _GD_T, _GD_EPS = 4.0, 3.0, 50, 0.01
+
+
+def _gd_bound(T: int, L: float = _GD_L, R: float = _GD_R) -> float:
+    """The bound ||x_0 - x*||^2 / (2 eta T) of gradient descent with eta = 1/L."""
+    return R * R / (2 * (1 / L) * T)
+
+
+def _truth_gd_bound():
+    steps = 1
+    while _gd_bound(steps) > _GD_EPS:
+        steps += 1
+    return (), {"at_50": _gd_bound(_GD_T), "steps_for_001": steps}
+
+
+@_exercise(
+    "landscape.gd_bound",
+    "d2l.check('landscape.gd_bound', at_50=..., steps_for_001=...)",
+    _truth_gd_bound,
+    [
+        "The bound is ||x_0 - x*||^2 / (2 eta T) with eta = 1/L.",
+        "With eta = 1/4 and R = 3: 9 / (2 * 0.25 * T) = 18 / T.",
+        "18 / T <= 0.01 means T >= 1800.",
+    ],
+)
+def _gd_bound_check(at_50, steps_for_001):
+    a = _num("at_50", at_50)
+    s = _num("steps_for_001", steps_for_001)
+    truth = _truth_gd_bound()[1]
+    ok_a = _close(a, truth["at_50"], rel=1e-3)
+    ok_s = s == truth["steps_for_001"]
+    if ok_a and ok_s:
+        return True, (f"with eta = 1/L = 0.25 the bound is 9 / (0.5 T) = 18 / T: {truth['at_50']:g} after 50 "
+                      f"steps, and it reaches 0.01 at T = {truth['steps_for_001']}. The bound falls like 1/T: "
+                      "ten times more accuracy costs ten times more steps.")
+    tips = []
+    if not ok_a:
+        if _close(a, 2 * truth["at_50"], rel=1e-3):
+            tips.append("at_50: you lost the factor 2 in 2 eta T")
+        elif _close(a, _GD_R ** 2 / (2 * _GD_T), rel=1e-3):
+            tips.append("at_50: the step size is eta = 1/L = 0.25, not 1")
+        elif _close(a, _GD_R / (2 * 0.25 * _GD_T), rel=1e-3):
+            tips.append("at_50: the distance enters squared, R^2 = 9")
+        else:
+            tips.append("at_50: put R = 3, eta = 1/4 and T = 50 into R^2 / (2 eta T)")
+    if not ok_s:
+        if s == truth["steps_for_001"] - 1:
+            tips.append(f"steps_for_001: after {int(s)} steps the bound is {_gd_bound(int(s)):.6f}, just above 0.01")
+        elif _close(s, 2 * truth["steps_for_001"], rel=1e-3):
+            tips.append("steps_for_001: you lost the factor 2 in 2 eta T")
+        else:
+            tips.append("steps_for_001: solve R^2 / (2 eta T) <= 0.01 for the smallest whole T")
+    return False, "; ".join(tips) + "."
+
+
+_SGD_R, _SGD_G, _SGD_T = 2.0, 5.0, 10000
+
+
+def _sgd_bound(eta: float, T: int = _SGD_T, R: float = _SGD_R, G: float = _SGD_G) -> float:
+    """(R^2 + G^2 sum eta_t^2) / (2 sum eta_t) for a constant step eta over T steps."""
+    return (R * R + G * G * T * eta * eta) / (2 * T * eta)
+
+
+def _truth_sgd_step():
+    # the constant step that minimises the bound, found numerically (golden-section search)
+    lo, hi = 1e-8, 1.0
+    phi = (math.sqrt(5) - 1) / 2
+    for _ in range(200):
+        m1, m2 = hi - phi * (hi - lo), lo + phi * (hi - lo)
+        if _sgd_bound(m1) < _sgd_bound(m2):
+            hi = m2
+        else:
+            lo = m1
+    eta = (lo + hi) / 2
+    return (), {"eta": eta, "bound": _sgd_bound(eta)}
+
+
+@_exercise(
+    "landscape.sgd_step",
+    "d2l.check('landscape.sgd_step', eta=..., bound=...)",
+    _truth_sgd_step,
+    [
+        "With a constant step the bound is (R^2 + G^2 T eta^2) / (2 T eta). Which eta makes it smallest?",
+        "The two terms R^2 / (2 T eta) and G^2 eta / 2 balance at eta = R / (G sqrt(T)).",
+        "eta = 2 / (5 * 100) and the bound is R G / sqrt(T) = 10 / 100.",
+    ],
+)
+def _sgd_step(eta, bound):
+    e = _num("eta", eta)
+    b = _num("bound", bound)
+    truth = _truth_sgd_step()[1]
+    ok_e = _close(e, truth["eta"], rel=1e-3)
+    ok_b = _close(b, truth["bound"], rel=1e-3)
+    if ok_e and ok_b:
+        return True, (f"eta = R / (G sqrt(T)) = {truth['eta']:g} and the bound is R G / sqrt(T) = "
+                      f"{truth['bound']:g}: the distance term R^2 / (2 T eta) and the noise term G^2 eta / 2 are "
+                      "equal there. Halving the bound needs four times as many steps.")
+    tips = []
+    if not ok_e:
+        if _close(e, _SGD_G / (_SGD_R * math.sqrt(_SGD_T)), rel=1e-3):
+            tips.append("eta: R and G are swapped; a larger distance R allows a larger step, more noise G a smaller one")
+        elif _close(e, _SGD_R / (_SGD_G * _SGD_T), rel=1e-3):
+            tips.append("eta: the step shrinks like 1/sqrt(T), not 1/T")
+        else:
+            tips.append(f"eta: with eta = {e:g} the bound is {_sgd_bound(e):.4g}; find the eta that makes it smallest")
+    if not ok_b:
+        if _close(b, _SGD_R * _SGD_G / _SGD_T, rel=1e-3):
+            tips.append("bound: R G / sqrt(T), with a square root")
+        elif ok_e is False and _close(b, _sgd_bound(e), rel=1e-3):
+            tips.append("bound: right for your eta, but that eta is not the best one")
+        else:
+            tips.append("bound: put your eta into (R^2 + G^2 T eta^2) / (2 T eta)")
+    return False, "; ".join(tips) + "."
+
+
+def _sigmoid_slope(z: float) -> float:
+    s = 1 / (1 + math.exp(-z))
+    return s * (1 - s)
+
+
+def _truth_sigmoid_depth():
+    best = _sigmoid_slope(0.0)   # the largest slope of the sigmoid, 1/4
+    depth = 1
+    while best ** depth >= 1e-6:
+        depth += 1
+    return (depth,), {}
+
+
+@_exercise(
+    "landscape.sigmoid_depth",
+    "d2l.check('landscape.sigmoid_depth', layers)",
+    _truth_sigmoid_depth,
+    [
+        "The sigmoid's slope sigma'(z) = sigma(z)(1 - sigma(z)) is largest at z = 0. How large?",
+        "sigma'(0) = 1/4, so the best case after L layers is (1/4)^L. When is it below 1e-6?",
+        "4^9 = 262144 and 4^10 = 1048576.",
+    ],
+)
+def _sigmoid_depth(layers):
+    n = _num("layers", layers)
+    truth = _truth_sigmoid_depth()[0][0]
+    if n == truth:
+        return True, (f"{truth} layers: (1/4)^{truth} = {0.25 ** truth:.2e} < 1e-6, while (1/4)^{truth - 1} = "
+                      f"{0.25 ** (truth - 1):.2e}. That is the best case, with every unit at z = 0; saturated "
+                      "units make it far smaller.")
+    if n == truth - 1:
+        return False, f"(1/4)^{truth - 1} = {0.25 ** (truth - 1):.2e} is still above 1e-6."
+    if n == 20:
+        return False, "that is (1/2)^L; the sigmoid's largest slope is sigma'(0) = 1/4, not 1/2."
+    if n < truth:
+        return False, f"(1/4)^{int(n)} = {0.25 ** n:.2e} is still above 1e-6."
+    return False, f"(1/4)^{int(n) - 1} = {0.25 ** (n - 1):.2e} is already below 1e-6: fewer layers suffice."
 
 
 # =============================================================================================

@@ -8,6 +8,7 @@ import sys
 from contextlib import redirect_stdout
 
 import nbformat
+import numpy as np
 import pytest
 import torch
 
@@ -23,6 +24,11 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 WORKED = {
     "start_here.momentum_edge": ((0.75,), {}),
     "start_here.zero_momentum": (("smaller",), {}),
+    "landscape.classify": ((), {"a": "saddle", "b": "maximum", "c": "undecided"}),
+    "landscape.jensen_gap": ((7.0,), {}),
+    "landscape.gd_bound": ((), {"at_50": 0.36, "steps_for_001": 1800}),
+    "landscape.sgd_step": ((), {"eta": 0.004, "bound": 0.1}),
+    "landscape.sigmoid_depth": ((10,), {}),
     "gradient_descent.thresholds": ((0.1667, 0.3333), {}),
     "gradient_descent.deep_valley": ((0.2,), {}),
     "gradient_descent.noise_floor": ((0.146,), {}),
@@ -59,6 +65,12 @@ WORKED = {
 WRONG = {
     "start_here.momentum_edge": ((0.5,), {}, "without* momentum"),
     "start_here.zero_momentum": (("larger",), {}, "lr = 0.6"),
+    "landscape.classify": ((), {"a": "minimum", "b": "maximum", "c": "undecided"},
+                           "positive entries on the diagonal"),
+    "landscape.jensen_gap": ((9.0,), {}, "right side alone"),
+    "landscape.gd_bound": ((), {"at_50": 0.72, "steps_for_001": 1800}, "factor 2"),
+    "landscape.sgd_step": ((), {"eta": 0.025, "bound": 0.1}, "R and G are swapped"),
+    "landscape.sigmoid_depth": ((20,), {}, "not 1/2"),
     "gradient_descent.thresholds": ((1 / 3, 2 / 3), {}, "you used L = 3"),
     "gradient_descent.deep_valley": ((2.0,), {}, "another valley"),
     "gradient_descent.noise_floor": ((0.0625 + 0.0417,), {}, "counts twice"),
@@ -175,6 +187,19 @@ def test_bad_answers_raise_clear_errors():
     assert ok is False and "pass the optimizer class itself" in text
     ok, text = said("adam.beta1_zero", torch.optim.RMSprop, lr=-1.0)
     assert ok is False and "could not run RMSprop" in text
+
+
+def test_landscape_checks_read_words():
+    # the kinds of stationary point may be written in several ways; anything else is named
+    assert said("landscape.classify", a="Saddle point", b="local max", c="can't tell")[0] is True
+    assert said("landscape.classify", a="saddle", b="maximum", c="inconclusive")[0] is True
+    ok, text = said("landscape.classify", a="saddle", b="peak", c="undecided")
+    assert ok is False and "b: answer with one of" in text
+    with pytest.raises(TypeError, match="a must be a word"):
+        d2l.check("landscape.classify", a=1, b="maximum", c="undecided")
+    assert exercises._second_derivative_test(np.diag([1.0, 2.0])) == "minimum"
+    assert exercises._second_derivative_test(np.diag([-1.0, 0.0])) == "undecided"
+    assert exercises._second_derivative_test(np.diag([-1.0, 0.0, 3.0])) == "saddle"
 
 
 def test_worked_answers_numbers_from_the_package():
