@@ -29,6 +29,7 @@ out = {
     'schedule_diffs': schedule_diffs, 'one_cycle_momentum_diff': one_cycle_momentum_diff,
     'plateau_diff': plateau_diff, 'one_cycle_error': one_cycle_error,
     'cosine_past_T': [cosine(T), cosine(T + 19)], 'T': T,
+    'seq_past': [float(seq_past[T]), float(seq_past[N - 1])],
     'scratch_vs_package': max(abs(f(t) - d2l.schedules.schedule(n, **kw)(t)) for f, n, kw in [
         (lambda t: one_cycle(t, total=1000), 'one_cycle', {'total_steps': 1000}),
         (lambda t: wsd(t, 10, 100, 1000, 0.1), 'wsd', {'warmup_steps': 10, 'decay_steps': 100,
@@ -184,6 +185,8 @@ def test_every_schedule_equals_torch(run):
     assert n["scratch_vs_package"] < 1e-12
     # the cosine row runs 20 steps past T_max, where torch's cosine climbs back
     assert n["cosine_past_T"][1] > n["cosine_past_T"][0] + 1e-3
+    # and so does the cosine inside SequentialLR: from 0 at T back to about 1e-3 at T + 19
+    assert n["seq_past"][0] < 1e-15 and 0.5e-3 < n["seq_past"][1] < 2e-3
     assert "total" in n["one_cycle_error"] and "step" in n["one_cycle_error"]
 
 
