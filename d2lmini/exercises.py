@@ -28,14 +28,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import objectives, rules
+from . import objectives, rules, schedules
 
 __all__ = ["CHAPTERS", "Exercise", "check", "hint", "keys", "describe"]
 
 #: The chapter slugs, in course order. A key starts with one of them.
 CHAPTERS: Tuple[str, ...] = (
-    "start_here", "landscape", "gradient_descent", "newton", "momentum", "adagrad", "rmsprop", "adadelta",
-    "adam",
+    "start_here", "landscape", "gradient_descent", "newton", "momentum", "adagrad", "rmsprop",
+    "adadelta", "adam", "schedules",
 )
 
 Verdict = Tuple[bool, str]
@@ -62,6 +62,9 @@ class Exercise:
 
 _EXERCISES: Dict[str, Exercise] = {}
 _HINTS_GIVEN: Dict[str, int] = {}
+#: Keys of exercises that moved to another chapter: the old key still finds the exercise, so a
+#: notebook saved before the move keeps working.
+_MOVED: Dict[str, str] = {"gradient_descent.clipping": "schedules.clipping"}
 
 
 def _exercise(key: str, call: str, truth: Callable[[], Tuple[tuple, dict]], hints: Sequence[str]):
@@ -104,6 +107,7 @@ def _catalogue() -> str:
 def _get(key: Any) -> Exercise:
     if not isinstance(key, str):
         raise TypeError(f"the exercise key must be a string such as 'momentum.heavy_ball_edge', got {key!r}")
+    key = _MOVED.get(key, key)
     if key in _EXERCISES:
         return _EXERCISES[key]
     close = difflib.get_close_matches(key, list(_EXERCISES), n=1, cutoff=0.6)
@@ -742,48 +746,6 @@ def _noise_floor(value):
         return False, "the factor 2 belongs to x2 (f = x1^2 + 2 x2^2), not to x1."
     return False, ("compute Var(x) = eta sigma^2 / (h (2 - eta h)) for h = 2 and h = 4, then "
                    "E[f] = Var(x1) + 2 Var(x2).")
-
-
-_CLIP_G = np.array([3.0, 4.0])
-
-
-def _truth_clipping():
-    (by_norm,), _ = rules.clip_grad_norm([_CLIP_G], 1.0)
-    (by_value,) = rules.clip_grad_value([_CLIP_G], 1.0)
-    return (tuple(by_norm), tuple(by_value)), {}
-
-
-@_exercise(
-    "gradient_descent.clipping",
-    "d2l.check('gradient_descent.clipping', by_norm=(..., ...), by_value=(..., ...))",
-    _truth_clipping,
-    [
-        "By norm: if ||g|| > c, rescale g to length c. By value: clamp each coordinate to [-c, c].",
-        "||(3, 4)|| = 5.",
-    ],
-)
-def _clipping(by_norm, by_value):
-    n = _vec("by_norm", by_norm)
-    v = _vec("by_value", by_value)
-    (tn, tv), _ = _truth_clipping()
-    ok_n, ok_v = np.allclose(n, tn, atol=1e-3), np.allclose(v, tv, atol=1e-6)
-    if ok_n and ok_v:
-        return True, ("by norm (0.6, 0.8): the length is capped at 1 and the direction kept; by value "
-                      "(1, 1): each coordinate is cut to 1, and the direction turns from 53.1 to 45 "
-                      "degrees.")
-    if np.allclose(n, tv, atol=1e-3) and np.allclose(v, tn, atol=1e-3):
-        return False, "swapped: clipping by norm keeps the direction, clipping by value does not."
-    tips = []
-    if not ok_n:
-        if np.allclose(n, _CLIP_G / _CLIP_G.sum(), atol=1e-3):
-            tips.append("by norm: divide by the length sqrt(3^2 + 4^2), not by the sum")
-        elif np.allclose(n, _CLIP_G / _CLIP_G.max(), atol=1e-3):
-            tips.append("by norm: divide by the length of g, not by its largest entry")
-        else:
-            tips.append("by norm: rescale g to length 1 (it keeps its direction)")
-    if not ok_v:
-        tips.append("by value: clamp each coordinate to [-1, 1] on its own")
-    return False, "; ".join(tips) + "."
 
 
 _BATCH, _MEAN_LR = 100, 0.4
@@ -1705,3 +1667,242 @@ def _torch_wd(weight_decay):
     if _close(v, _PAPER_LAMBDA * _PAPER_LR, rel=1e-3):
         return False, "divide by lr, do not multiply."
     return False, "compare the decay per step: paper eta_t * lambda, PyTorch lr * weight_decay."
+
+
+# =============================================================================================
+# schedules
+_WARM_LR, _WARM_START, _WARM_STEPS = 1e-3, 0.1, 10
+
+
+def _truth_warmup_lrs():
+    f = schedules.schedule("linear_warmup", warmup_steps=_WARM_STEPS, start_factor=_WARM_START)
+    return (_WARM_LR * f(0), _WARM_LR * f(9)), {}
+
+
+@_exercise(
+    "schedules.warmup_lrs",
+    "d2l.check('schedules.warmup_lrs', first=..., tenth=...)",
+    _truth_warmup_lrs,
+    [
+        "Before the first optimizer.step() the scheduler has been called 0 times, so the first step "
+        "uses lr * f(0). Which t does the 10th step use?",
+        "f(t) = 0.1 + 0.9 t / 10 for t <= 10; the 10th step has t = 9.",
+    ],
+)
+def _warmup_lrs(first, tenth):
+    a, b = _num("first", first), _num("tenth", tenth)
+    (ta, tb), _ = _truth_warmup_lrs()
+    ok_a, ok_b = _close(a, ta, rel=2e-3), _close(b, tb, rel=2e-3)
+    if ok_a and ok_b:
+        return True, (f"{ta:.1e} and {tb:.2e}. The k-th optimizer step comes after k - 1 calls of "
+                      "scheduler.step(), so it uses lr * f(k - 1): f(0) = start_factor = 0.1 and "
+                      "f(9) = 0.1 + 0.9 * 9/10 = 0.91. The full lr 1e-3 arrives at the 11th step.")
+    if _close(a, _WARM_START, rel=2e-3) or _close(b, tb / _WARM_LR, rel=2e-3):
+        return False, "those are the factors f(t); multiply them by the base lr 1e-3."
+    tips = []
+    if not ok_a:
+        if _close(a, _WARM_LR * (_WARM_START + (1 - _WARM_START) / _WARM_STEPS), rel=2e-3):
+            tips.append("first: no scheduler.step() has run before the first optimizer step, so t = 0")
+        else:
+            tips.append("first: the warm-up starts at start_factor times the base lr")
+    if not ok_b:
+        if _close(b, _WARM_LR, rel=2e-3):
+            tips.append("tenth: the 10th step comes after only 9 calls of scheduler.step(), so t = 9 "
+                        "and the warm-up is not over yet")
+        else:
+            tips.append("tenth: use f(t) = 0.1 + 0.9 t / 10 with t = 9")
+    return False, "; ".join(tips) + "."
+
+
+_SEQ_LR, _SEQ_WARM, _SEQ_TMAX, _SEQ_T = 0.1, 10, 90, 55
+
+
+def _seq_schedule():
+    return schedules.sequential(
+        [schedules.schedule("linear_warmup", warmup_steps=_SEQ_WARM, start_factor=0.1),
+         schedules.schedule("cosine", T_max=_SEQ_TMAX)], [_SEQ_WARM])
+
+
+def _truth_sequential():
+    return (_SEQ_LR * _seq_schedule()(_SEQ_T),), {}
+
+
+@_exercise(
+    "schedules.sequential_restart",
+    "d2l.check('schedules.sequential_restart', lr)",
+    _truth_sequential,
+    [
+        "SequentialLR hands over to the cosine at the milestone, and the cosine counts its own steps "
+        "from 0 there.",
+        "After 55 calls the cosine has made 55 - 10 = 45 of its T_max = 90 steps: half way.",
+    ],
+)
+def _sequential(lr):
+    v = _num("lr", lr)
+    (truth,), _ = _truth_sequential()
+    if _close(v, truth, rel=2e-3):
+        return True, (f"{truth:.3g}. The cosine starts its own count at the milestone 10, so after 55 "
+                      "calls it has made 45 of its 90 steps: (1 + cos(pi/2)) / 2 = 0.5 of the base lr.")
+    if _close(v, _SEQ_LR * schedules.cosine(_SEQ_T, T_max=_SEQ_TMAX), rel=2e-3):
+        return False, ("you ran the cosine from t = 0 at the very start. In SequentialLR the cosine "
+                       "takes over at the milestone and counts from 0 there.")
+    if _close(v, truth / _SEQ_LR, rel=2e-3):
+        return False, "that is the factor; multiply by the base lr 0.1."
+    return False, ("work out how many steps the cosine itself has made after 55 calls, then use "
+                   "(1 + cos(pi t / T_max)) / 2 times the base lr.")
+
+
+_ADAM_G1 = 1e-7
+
+
+def _truth_adam_first():
+    step = rules.adam(np.zeros(1), np.array([_ADAM_G1]), {}, lr=1e-3)  # torch's defaults
+    return (float(abs(step[0])),), {}
+
+
+@_exercise(
+    "schedules.adam_first_step",
+    "d2l.check('schedules.adam_first_step', distance)",
+    _truth_adam_first,
+    [
+        "After bias correction, m_hat_1 = g_1 and v_hat_1 = g_1^2.",
+        "The step is lr * g / (|g| + eps) with g = 1e-7 and eps = 1e-8.",
+    ],
+)
+def _adam_first(distance):
+    v = abs(_num("distance", distance))
+    (truth,), _ = _truth_adam_first()
+    if _close(v, truth, rel=2e-3):
+        return True, (f"{truth:.3e}: lr * g / (|g| + eps) = 1e-3 * 1e-7 / 1.1e-7. Bias correction makes "
+                      "the first step about lr in every coordinate, however small its gradient; only "
+                      "eps (here 10 % of |g|) shortens it a little.")
+    if _close(v, 1e-3 * _ADAM_G1, rel=2e-3):
+        return False, "lr * g is the step of SGD. Adam divides by sqrt(v_hat_1) = |g_1| first."
+    if _close(v, 1e-3, rel=2e-3):
+        return False, "almost: eps = 1e-8 is not negligible next to |g| = 1e-7. Add it to |g|."
+    raw = float(abs(rules.adam(np.zeros(1), np.array([_ADAM_G1]), {}, lr=1e-3, bias_correction=False)[0]))
+    if _close(v, raw, rel=2e-3):
+        return False, "that is the step without bias correction; torch.optim.Adam corrects both moments."
+    return False, "compute m_hat_1 / (sqrt(v_hat_1) + eps) times lr, with m_hat_1 = g and v_hat_1 = g^2."
+
+
+_CYCLE_MAX, _CYCLE_STEPS = 0.1, 1000
+
+
+def _truth_one_cycle():
+    f = schedules.schedule("one_cycle", total_steps=_CYCLE_STEPS)
+    return (_CYCLE_MAX * f(0), _CYCLE_MAX * f(_CYCLE_STEPS - 1)), {}
+
+
+@_exercise(
+    "schedules.one_cycle_ends",
+    "d2l.check('schedules.one_cycle_ends', first=..., last=...)",
+    _truth_one_cycle,
+    [
+        "OneCycleLR starts at max_lr / div_factor (div_factor = 25).",
+        "It ends, at step total_steps, at the start value divided by final_div_factor = 1e4.",
+    ],
+)
+def _one_cycle(first, last):
+    a, b = _num("first", first), _num("last", last)
+    (ta, tb), _ = _truth_one_cycle()
+    ok_a, ok_b = _close(a, ta, rel=2e-3), _close(b, tb, rel=2e-3)
+    if ok_a and ok_b:
+        return True, (f"{ta:g} and {tb:.0e}: up from max_lr/25 to max_lr in the first 30 % of the "
+                      "steps, then down to (max_lr/25)/1e4, far below where it started.")
+    tips = []
+    if not ok_a:
+        tips.append("first: the cycle starts low, at max_lr / div_factor" if _close(a, _CYCLE_MAX, rel=2e-3)
+                    else "first: max_lr / div_factor with div_factor = 25")
+    if not ok_b:
+        if _close(b, ta, rel=2e-3):
+            tips.append("last: it does not return to the start; final_div_factor = 1e4 takes it much lower")
+        elif b == 0:
+            tips.append("last: it never reaches 0; it ends at the start value / final_div_factor")
+        else:
+            tips.append("last: the start value max_lr / 25 divided by final_div_factor = 1e4")
+    return False, "; ".join(tips) + "."
+
+
+# validation losses for the ReduceLROnPlateau exercise (threshold 1e-4, relative)
+_PLATEAU_LOSSES = (1.00, 0.80, 0.70, 0.71, 0.69995, 0.72, 0.73, 0.74, 0.60)
+
+
+def _first_drop(losses, **kwargs) -> Optional[int]:
+    sched = schedules.ReduceLROnPlateau(1.0, **kwargs)
+    for epoch, loss in enumerate(losses, start=1):
+        if sched.step(loss) < 1.0:
+            return epoch
+    return None
+
+
+def _truth_plateau():
+    return (_first_drop(_PLATEAU_LOSSES, factor=0.5, patience=2),), {}
+
+
+@_exercise(
+    "schedules.plateau_epoch",
+    "d2l.check('schedules.plateau_epoch', epoch)",
+    _truth_plateau,
+    [
+        "Count the bad epochs after the best loss so far. A loss is only better if it beats the best by "
+        "the relative threshold 1e-4.",
+        "patience = 2 tolerates two bad epochs in a row; the lr drops when the count reaches three.",
+    ],
+)
+def _plateau(epoch):
+    v = _num("epoch", epoch)
+    (truth,), _ = _truth_plateau()
+    if v == truth:
+        return True, (f"after epoch {truth}. The best loss 0.70 comes at epoch 3; 0.69995 is not better "
+                      "by the threshold (it would need < 0.70 * (1 - 1e-4) = 0.69993), so epochs 4, 5 "
+                      "and 6 are three bad epochs, one more than patience = 2.")
+    if v == truth - 1:
+        return False, ("patience = 2 means two bad epochs are tolerated; the lr drops when the count "
+                       "exceeds it, at the third.")
+    if v == _first_drop(_PLATEAU_LOSSES, factor=0.5, patience=2, threshold=0.0):
+        return False, ("0.69995 does not count as an improvement: with threshold 1e-4 (relative) it "
+                       "must be below 0.70 * (1 - 1e-4) = 0.69993.")
+    return False, "list the epochs, mark which ones beat the best loss so far by the threshold, and count."
+
+
+_CLIP_G = np.array([3.0, 4.0])
+
+
+def _truth_clipping():
+    (by_norm,), _ = rules.clip_grad_norm([_CLIP_G], 1.0)
+    (by_value,) = rules.clip_grad_value([_CLIP_G], 1.0)
+    return (tuple(by_norm), tuple(by_value)), {}
+
+
+@_exercise(
+    "schedules.clipping",
+    "d2l.check('schedules.clipping', by_norm=(..., ...), by_value=(..., ...))",
+    _truth_clipping,
+    [
+        "By norm: if ||g|| > c, rescale g to length c. By value: clamp each coordinate to [-c, c].",
+        "||(3, 4)|| = 5.",
+    ],
+)
+def _clipping(by_norm, by_value):
+    n = _vec("by_norm", by_norm)
+    v = _vec("by_value", by_value)
+    (tn, tv), _ = _truth_clipping()
+    ok_n, ok_v = np.allclose(n, tn, atol=1e-3), np.allclose(v, tv, atol=1e-6)
+    if ok_n and ok_v:
+        return True, ("by norm (0.6, 0.8): the length is capped at 1 and the direction kept; by value "
+                      "(1, 1): each coordinate is cut to 1, and the direction turns from 53.1 to 45 "
+                      "degrees.")
+    if np.allclose(n, tv, atol=1e-3) and np.allclose(v, tn, atol=1e-3):
+        return False, "swapped: clipping by norm keeps the direction, clipping by value does not."
+    tips = []
+    if not ok_n:
+        if np.allclose(n, _CLIP_G / _CLIP_G.sum(), atol=1e-3):
+            tips.append("by norm: divide by the length sqrt(3^2 + 4^2), not by the sum")
+        elif np.allclose(n, _CLIP_G / _CLIP_G.max(), atol=1e-3):
+            tips.append("by norm: divide by the length of g, not by its largest entry")
+        else:
+            tips.append("by norm: rescale g to length 1 (it keeps its direction)")
+    if not ok_v:
+        tips.append("by value: clamp each coordinate to [-1, 1] on its own")
+    return False, "; ".join(tips) + "."

@@ -32,7 +32,6 @@ WORKED = {
     "gradient_descent.thresholds": ((0.1667, 0.3333), {}),
     "gradient_descent.deep_valley": ((0.2,), {}),
     "gradient_descent.noise_floor": ((0.146,), {}),
-    "gradient_descent.clipping": (((0.6, 0.8), (1, 1)), {}),
     "gradient_descent.sum_loss_lr": ((0.004,), {}),
     "gradient_descent.odd_steps": ((-74.3,), {}),
     "newton.steps": ((1, 10), {}),
@@ -59,6 +58,12 @@ WORKED = {
     "adam.scaled_run": (((0.996033, -0.212751),), {}),
     "adam.beta1_zero": ((torch.optim.RMSprop,), {"lr": 0.1, "alpha": 0.9, "eps": 1e-6}),
     "adam.torch_weight_decay": ((0.1,), {}),
+    "schedules.warmup_lrs": ((1e-4, 9.1e-4), {}),
+    "schedules.sequential_restart": ((0.05,), {}),
+    "schedules.adam_first_step": ((9.09e-4,), {}),
+    "schedules.one_cycle_ends": ((0.004, 4e-7), {}),
+    "schedules.plateau_epoch": ((6,), {}),
+    "schedules.clipping": (((0.6, 0.8), (1, 1)), {}),
 }
 
 # A typical wrong answer for each check, and a piece of the hint it must get.
@@ -74,7 +79,6 @@ WRONG = {
     "gradient_descent.thresholds": ((1 / 3, 2 / 3), {}, "you used L = 3"),
     "gradient_descent.deep_valley": ((2.0,), {}, "another valley"),
     "gradient_descent.noise_floor": ((0.0625 + 0.0417,), {}, "counts twice"),
-    "gradient_descent.clipping": (((3 / 7, 4 / 7), (1, 1)), {}, "not by the sum"),
     "gradient_descent.sum_loss_lr": ((40,), {}, "other way round"),
     "gradient_descent.odd_steps": ((74.3,), {}, "sign"),
     "newton.steps": ((1, 9), {}, "1/512"),
@@ -101,6 +105,12 @@ WRONG = {
     "adam.scaled_run": (((0.996029, -0.212750),), {}, "*unscaled* run"),
     "adam.beta1_zero": ((torch.optim.RMSprop,), {"lr": 0.1}, "alpha must equal"),
     "adam.torch_weight_decay": ((1e-4,), {}, "1e-7"),
+    "schedules.warmup_lrs": ((1e-4, 1e-3), {}, "only 9 calls"),
+    "schedules.sequential_restart": ((0.0329,), {}, "counts from 0 there"),
+    "schedules.adam_first_step": ((1e-10,), {}, "step of SGD"),
+    "schedules.one_cycle_ends": ((0.004, 0.004), {}, "does not return to the start"),
+    "schedules.plateau_epoch": ((5,), {}, "exceeds it"),
+    "schedules.clipping": (((3 / 7, 4 / 7), (1, 1)), {}, "not by the sum"),
 }
 
 
@@ -175,13 +185,21 @@ def test_unknown_key_lists_the_keys():
     assert ok is False and all(repr(k) in text for k in exercises.keys())
 
 
+def test_a_moved_exercise_keeps_its_old_key():
+    # the clipping exercise moved from the gradient-descent chapter to the schedules chapter
+    assert exercises._MOVED == {"gradient_descent.clipping": "schedules.clipping"}
+    assert said("gradient_descent.clipping", (0.6, 0.8), (1, 1))[0] is True
+    assert exercises.describe("gradient_descent.clipping") == exercises.describe("schedules.clipping")
+    assert "gradient_descent.clipping" not in exercises.keys()
+
+
 def test_bad_answers_raise_clear_errors():
     with pytest.raises(TypeError, match="eta must be a number"):
         d2l.check("momentum.heavy_ball_edge", "three quarters")
     with pytest.raises(TypeError, match="eta_oscillate, eta_diverge"):
         d2l.check("gradient_descent.thresholds", 0.1)
     with pytest.raises(TypeError, match="by_norm must be 2 numbers"):
-        d2l.check("gradient_descent.clipping", (1, 2, 3), (1, 1))
+        d2l.check("schedules.clipping", (1, 2, 3), (1, 1))
     assert said("momentum.heavy_ball_edge", "0.75")[0] is True   # a number typed as text is fine
     ok, text = said("adam.beta1_zero", "RMSprop", lr=0.1)
     assert ok is False and "pass the optimizer class itself" in text
