@@ -53,6 +53,11 @@ WORKED = {
     "adam.scaled_run": (((0.996033, -0.212751),), {}),
     "adam.beta1_zero": ((torch.optim.RMSprop,), {"lr": 0.1, "alpha": 0.9, "eps": 1e-6}),
     "adam.torch_weight_decay": ((0.1,), {}),
+    "after_adam.nadam_mu": ((0.5178,), {}),
+    "after_adam.radam_first_adaptive": ((7,), {}),
+    "after_adam.adafactor_state": ((15104,), {}),
+    "after_adam.muon_vector_step": ((0.0348,), {}),
+    "after_adam.spectral_steepest": ((8.944,), {}),
 }
 
 # A typical wrong answer for each check, and a piece of the hint it must get.
@@ -89,6 +94,11 @@ WRONG = {
     "adam.scaled_run": (((0.996029, -0.212750),), {}, "*unscaled* run"),
     "adam.beta1_zero": ((torch.optim.RMSprop,), {"lr": 0.1}, "alpha must equal"),
     "adam.torch_weight_decay": ((1e-4,), {}, "1e-7"),
+    "after_adam.nadam_mu": ((0.4501,), {}, "mu_t at the start"),
+    "after_adam.radam_first_adaptive": ((5,), {}, "paper's threshold"),
+    "after_adam.adafactor_state": ((4096 * 11008,), {}, "Adam's second moment"),
+    "after_adam.muon_vector_step": ((0.05,), {}, "does not reach 1"),
+    "after_adam.spectral_steepest": ((7.071,), {}, "Frobenius ball"),
 }
 
 
