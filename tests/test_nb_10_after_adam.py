@@ -215,6 +215,7 @@ def test_adafactor_factoring_and_relative_step(run):
     step_1, step_10 = r["numbers"]["adafactor"][2:]
     assert step_10 / step_1 == pytest.approx(10.0, rel=1e-9)
     assert "96 instead of 2048 (21 times fewer)" in nbrun.all_text(nb)
+    assert f"error printed above is {rel:.2f})" in _markdown(nb)
 
 
 def test_lion_moves_every_coordinate_by_lr(run):
