@@ -30,6 +30,8 @@ Usage::
     res.best_lr                  # the lr with the lowest mean final validation loss
     res.plot_curves()            # validation loss over epochs, mean and band per lr
     d2l.plot_lr_sensitivity([res, d2l.sweep("sgd", lrs=[...], momentum=0.9)])
+    d2l.sweep({"W1": "muon", "weight": ("adamw", {"lr": 1e-2}), "bias": ("adamw", {"lr": 1e-2})},
+              lrs=[3e-3, 1e-2, 3e-2])   # one rule per parameter: Muon's lr swept, AdamW's fixed
 
 A diverging configuration (its loss is no longer finite) is data: it is recorded in
 ``res.diverged_at`` and drawn as a "diverged" marker at the top of the plots.
