@@ -35,7 +35,7 @@ __all__ = ["CHAPTERS", "Exercise", "check", "hint", "keys", "describe"]
 #: The chapter slugs, in course order. A key starts with one of them.
 CHAPTERS: Tuple[str, ...] = (
     "start_here", "landscape", "gradient_descent", "newton", "momentum", "adagrad", "rmsprop",
-    "adadelta", "adam", "schedules",
+    "adadelta", "adam", "schedules", "after_adam",
 )
 
 Verdict = Tuple[bool, str]
@@ -1906,3 +1906,195 @@ def _clipping(by_norm, by_value):
     if not ok_v:
         tips.append("by value: clamp each coordinate to [-1, 1] on its own")
     return False, "; ".join(tips) + "."
+
+
+# =============================================================================================
+# after_adam
+
+
+def _nadam_mu(t: int) -> float:
+    """NAdam's momentum weight mu_t, read off the course's rule: P_t / P_{t-1} (torch's defaults)."""
+    state: dict = {}
+    x, g = np.zeros(1), np.ones(1)
+    prev = 1.0
+    for _ in range(t):
+        prev = float(state.get("mu_product", np.ones(1))[0])
+        rules.nadam(x, g, state)
+    return float(state["mu_product"][0]) / prev
+
+
+def _truth_nadam_mu():
+    return (_nadam_mu(1000),), {}
+
+
+@_exercise(
+    "after_adam.nadam_mu",
+    "d2l.check('after_adam.nadam_mu', mu_1000)",
+    _truth_nadam_mu,
+    [
+        "mu_t = beta1 (1 - 0.5 * 0.96 ** (t * momentum_decay)), with momentum_decay = 0.004.",
+        "t * momentum_decay = 1000 * 0.004 = 4, and 0.96 ** 4 = 0.8493.",
+    ],
+)
+def _nadam_mu_judge(mu_1000):
+    v = _num("mu_1000", mu_1000)
+    truth = _truth_nadam_mu()[0][0]
+    if _close(v, truth, abs_=5e-4):
+        return True, (f"mu_1000 = 0.9 (1 - 0.5 * 0.96^4) = {truth:.4f}: after a thousand steps NAdam's "
+                      "look-ahead still uses little more than half of beta1. It reaches 95 % of beta1 only "
+                      "after about 14 000 steps.")
+    if _close(v, 0.9, abs_=5e-3):
+        return False, ("0.9 is beta1, the value mu_t approaches only after many thousands of steps; with "
+                       "momentum_decay = 0.004 the exponent of 0.96 is t * 0.004.")
+    if _close(v, _nadam_mu(1), abs_=2e-3):
+        return False, "that is mu_t at the start (t = 1). At t = 1000 the exponent is 1000 * 0.004 = 4."
+    if _close(v, 0.9 * 0.5 * 0.96 ** 4, abs_=2e-3):
+        return False, "that is beta1 * 0.5 * 0.96^4; mu_t is beta1 times (1 - 0.5 * 0.96^4)."
+    return False, "mu_t = beta1 (1 - 0.5 * 0.96 ** (t * 0.004)); put t = 1000."
+
+
+def _radam_first_adaptive(beta2: float, lr: float = 0.1) -> int:
+    """The first step at which the course's RAdam (torch's threshold) takes a rectified step: with a
+    constant gradient 1 a momentum step is exactly lr, a rectified one lr * r_t < lr."""
+    x, state = np.zeros(1), {}
+    for t in range(1, 200):
+        new = rules.radam(x, np.ones(1), state, lr=lr, beta2=beta2, eps=0.0)
+        if abs(abs(new[0] - x[0]) - lr) > 1e-12:
+            return t
+        x = new
+    raise RuntimeError("RAdam never took an adaptive step")
+
+
+def _truth_radam_first():
+    return (_radam_first_adaptive(0.8),), {}
+
+
+@_exercise(
+    "after_adam.radam_first_adaptive",
+    "d2l.check('after_adam.radam_first_adaptive', t)",
+    _truth_radam_first,
+    [
+        "rho_inf = 2 / (1 - beta2) - 1 = 9 for beta2 = 0.8, and rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t).",
+        "torch.optim.RAdam adapts once rho_t > 5: compute rho_5, rho_6, rho_7.",
+    ],
+)
+def _radam_first_judge(t):
+    v = _num("t", t)
+    truth = _truth_radam_first()[0][0]
+    if v == truth:
+        return True, (f"step {truth}: rho_5 = 4.13, rho_6 = 4.74, rho_7 = 5.28, and PyTorch switches on "
+                      "rho_t > 5. The paper's threshold rho_t > 4 would switch at step 5: with a short "
+                      "memory the two thresholds are two steps apart.")
+    if v == 5:
+        return False, "5 is the paper's threshold (rho_t > 4); PyTorch switches on rho_t > 5."
+    if v == _radam_first_adaptive(0.999):
+        return False, ("6 is the answer for beta2 = 0.999, where rho_t is close to t early on. With "
+                       "beta2 = 0.8, rho_inf is only 9 and rho_t grows more slowly.")
+    return False, "compute rho_t = 9 - 2 t 0.8^t / (1 - 0.8^t) for t = 5, 6, 7, ... and find the first above 5."
+
+
+_LLAMA_MLP = (4096, 11008)
+
+
+def _adafactor_state_numbers(shape) -> int:
+    """The numbers in the course's Adafactor state for a matrix of this shape (without the step)."""
+    state: dict = {}
+    rules.adafactor(np.zeros(shape), np.ones(shape), state)
+    return int(sum(v.size for k, v in state.items() if k != "t"))
+
+
+def _truth_adafactor_state():
+    # the state of an (m, n) matrix is one mean per row and per column: counted on small matrices
+    # (a 4096 x 11008 one would take gigabytes here), it is m + n for any shape
+    assert _adafactor_state_numbers((4, 11)) == 15 and _adafactor_state_numbers((40, 110)) == 150
+    return (_LLAMA_MLP[0] + _LLAMA_MLP[1],), {}
+
+
+@_exercise(
+    "after_adam.adafactor_state",
+    "d2l.check('after_adam.adafactor_state', numbers)",
+    _truth_adafactor_state,
+    [
+        "Adafactor keeps the row means R (one per row) and the column means C (one per column) of g^2.",
+        "A 4096 x 11008 matrix has 4096 rows and 11008 columns.",
+    ],
+)
+def _adafactor_state_judge(numbers):
+    v = _num("numbers", numbers)
+    m, n = _LLAMA_MLP
+    if v == m + n:
+        return True, (f"{m} + {n} = {m + n}: one mean per row and one per column, about 3000 times fewer "
+                      f"than Adam's {m * n:,} for the second moment alone.")
+    if v == m * n:
+        return False, "that is Adam's second moment, one number per weight. Adafactor factors it."
+    if v == 2 * m * n:
+        return False, "that is Adam's whole state (two moments). Adafactor keeps row and column means only."
+    if v in (m, n):
+        return False, "that counts only the rows or only the columns; Adafactor keeps both."
+    return False, "count one number per row and one per column of the matrix."
+
+
+def _truth_muon_vector():
+    step = rules.muon(np.zeros(2), np.array([3.0, -1.0]), {}, lr=0.05, weight_decay=0.0)
+    return (float(np.linalg.norm(step)),), {}
+
+
+@_exercise(
+    "after_adam.muon_vector_step",
+    "d2l.check('after_adam.muon_vector_step', length)",
+    _truth_muon_vector,
+    [
+        "A vector is a 1 x 2 matrix: it has one singular value, which the normalisation makes 1.",
+        "Five Newton-Schulz steps map that 1 to p(p(p(p(p(1))))) with p(s) = 3.4445 s - 4.7750 s^3 + 2.0315 s^5.",
+    ],
+)
+def _muon_vector_judge(length):
+    v = _num("length", length)
+    truth = _truth_muon_vector()[0][0]
+    a, b, c = rules.NS_COEFFICIENTS
+    if _close(v, truth, rel=2e-3):
+        return True, (f"{truth:.4f} = 0.6964 * 0.05, whatever the gradient: on a vector Muon is normalised "
+                      "momentum descent. 1 is not a fixed point of torch's Newton-Schulz polynomial; five "
+                      "steps map it to 0.6964.")
+    if _close(v, 0.05, rel=2e-3):
+        return False, ("the exact orthogonal factor would give 0.05, but Newton-Schulz with torch's "
+                       "coefficients does not reach 1: it maps the singular value 1 to p^5(1).")
+    if _close(v, 0.05 * (a + b + c), rel=2e-3):
+        return False, "that is one Newton-Schulz step, p(1) = a + b + c. Muon takes five."
+    if _close(v, 0.05 * math.sqrt(2), rel=2e-3) or _close(v, 0.05 * 0.2 * math.sqrt(2) * 0.6964, rel=2e-3):
+        return False, "the ratio sqrt(max(1, m/n)) is 1 for a 1 x 2 matrix (the default adjust_lr_fn)."
+    return False, "the step is lr times p^5(1); compute p five times starting from s = 1."
+
+
+_SPECTRAL_G = np.array([[3.0, 0.0], [4.0, 5.0]])
+
+
+def _truth_spectral():
+    return (float(np.linalg.svd(_SPECTRAL_G, compute_uv=False).sum()),), {}
+
+
+@_exercise(
+    "after_adam.spectral_steepest",
+    "d2l.check('after_adam.spectral_steepest', value)",
+    _truth_spectral,
+    [
+        "The maximum is attained at D = U V^T, where G = U S V^T; then <G, D> = trace(S).",
+        "The singular values of G are the square roots of the eigenvalues of G^T G = [[25, 20], [20, 25]].",
+    ],
+)
+def _spectral_judge(value):
+    v = _num("value", value)
+    truth = _truth_spectral()[0][0]
+    s = np.linalg.svd(_SPECTRAL_G, compute_uv=False)
+    if _close(v, truth, abs_=2e-3):
+        return True, (f"sqrt(45) + sqrt(5) = {truth:.3f}, the sum of the singular values (the nuclear norm), "
+                      "at D = U V^T: Muon's direction is steepest descent under the spectral norm.")
+    if _close(v, float(np.linalg.norm(_SPECTRAL_G)), abs_=2e-3):
+        return False, ("that is ||G||_F, the best value over the Frobenius ball (D = G / ||G||_F). The "
+                       "spectral ball is larger: it allows every singular value of D to be 1.")
+    if _close(v, float(s[0]), abs_=2e-3):
+        return False, "that is the largest singular value only; U V^T collects every singular value."
+    if _close(v, float(np.abs(_SPECTRAL_G).sum()), abs_=2e-3):
+        return False, ("12 is <G, sign(G)>, but sign(G) has spectral norm 1.62 > 1, so it is not allowed "
+                       "here (that is the answer for the infinity norm).")
+    return False, "write G = U S V^T and take D = U V^T: the value is the sum of the singular values."

@@ -64,6 +64,11 @@ WORKED = {
     "schedules.one_cycle_ends": ((0.004, 4e-7), {}),
     "schedules.plateau_epoch": ((6,), {}),
     "schedules.clipping": (((0.6, 0.8), (1, 1)), {}),
+    "after_adam.nadam_mu": ((0.5178,), {}),
+    "after_adam.radam_first_adaptive": ((7,), {}),
+    "after_adam.adafactor_state": ((15104,), {}),
+    "after_adam.muon_vector_step": ((0.0348,), {}),
+    "after_adam.spectral_steepest": ((8.944,), {}),
 }
 
 # A typical wrong answer for each check, and a piece of the hint it must get.
@@ -111,6 +116,11 @@ WRONG = {
     "schedules.one_cycle_ends": ((0.004, 0.004), {}, "does not return to the start"),
     "schedules.plateau_epoch": ((5,), {}, "exceeds it"),
     "schedules.clipping": (((3 / 7, 4 / 7), (1, 1)), {}, "not by the sum"),
+    "after_adam.nadam_mu": ((0.4501,), {}, "mu_t at the start"),
+    "after_adam.radam_first_adaptive": ((5,), {}, "paper's threshold"),
+    "after_adam.adafactor_state": ((4096 * 11008,), {}, "Adam's second moment"),
+    "after_adam.muon_vector_step": ((0.05,), {}, "does not reach 1"),
+    "after_adam.spectral_steepest": ((7.071,), {}, "Frobenius ball"),
 }
 
 
