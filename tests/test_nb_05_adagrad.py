@@ -273,7 +273,8 @@ def test_explorers(run):
 
 
 def _md(nb):
-    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    """The notebook's markdown with every run of whitespace as one space (line breaks are layout)."""
+    return " ".join(" ".join(c.source for c in nb.cells if c.cell_type == "markdown").split())
 
 
 def test_digits_setup(run):
@@ -290,8 +291,8 @@ def test_digits_adagrad_against_sgd(run):
     nb, r, _ = run
     n = r["network"]
     sgd, ada = n["net"]["SGD"], n["net"]["AdaGrad"]
-    # "the two best means differ by less than the spread over seeds"
-    assert abs(ada["mean"] - sgd["mean"]) < max(sgd["std"], ada["std"])
+    # "its best mean is a little above SGD's, by less than its own spread over the seeds"
+    assert 0 < ada["mean"] - sgd["mean"] < ada["std"]
     # "within twice its best loss over a factor of 3 of learning rates, SGD over a factor of 10"
     assert max(ada["works"]) / min(ada["works"]) == pytest.approx(10 / 3, rel=0.02)
     assert max(sgd["works"]) / min(sgd["works"]) == pytest.approx(10)
@@ -303,7 +304,7 @@ def test_digits_adagrad_against_sgd(run):
     ada_lrs, ada_mean = n["lrs"][1], n["mean"][1]
     assert ada_mean[ada_lrs.index(ada["lr"]) + 1] > 3 * ada["mean"]
     assert n["mean"][0][n["lrs"][0].index(sgd["lr"]) + 1] < 2 * sgd["mean"]
-    # "at eta = 1 its training loss is the lowest of all while its validation loss is the highest"
+    # "at eta = 1 its training loss is the lowest of its ladder while its validation loss is the highest"
     train = n["train"][1]
     assert ada_lrs[-1] == 1.0
     assert train[-1] == min(train) and ada_mean[-1] == max(ada_mean)
