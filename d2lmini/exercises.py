@@ -1150,6 +1150,74 @@ def _tuning(eta, beta):
                    f"{best:.4f}. The slow one is {slow}. Keep tuning.")
 
 
+# The digits network of section 8: plain SGD's best learning rate on its ladder 0.03 ... 3
+# (tests/test_nb_04_momentum.py checks that the notebook's sweep still finds it).
+_DIGITS_SGD_BEST_LR = 0.3
+
+
+def _truth_digits_half():
+    return (_DIGITS_SGD_BEST_LR * (1 - 0.5),), {}
+
+
+@_exercise(
+    "momentum.digits_lr_half",
+    "d2l.check('momentum.digits_lr_half', lr)",
+    _truth_digits_half,
+    [
+        "Momentum beta at learning rate eta behaves like plain SGD at eta / (1 - beta).",
+        "Keep the effective learning rate at plain SGD's best: solve eta / (1 - 0.5) = 0.3.",
+    ],
+)
+def _digits_half(lr):
+    x = _num("lr", lr)
+    truth = _truth_digits_half()[0][0]
+    if _close(x, truth, rel=0.02):
+        return True, (f"eta / (1 - beta) = {truth:g} / 0.5 = {_DIGITS_SGD_BEST_LR:g}, plain SGD's best. The "
+                      "network feels the effective learning rate, not lr itself.")
+    if _close(x, _DIGITS_SGD_BEST_LR * (1 - 0.9), rel=0.02):
+        return False, "0.03 is momentum 0.9's best (1 - 0.9 = 0.1); with beta = 0.5 the factor is 1 - 0.5."
+    if _close(x, _DIGITS_SGD_BEST_LR / (1 - 0.5), rel=0.02):
+        return False, "multiply by (1 - beta), do not divide: momentum makes each step larger, so lr must shrink."
+    if _close(x, _DIGITS_SGD_BEST_LR, rel=0.02):
+        return False, ("0.3 is plain SGD's best; momentum 0.5 doubles the effective learning rate, so lr "
+                       "must shrink.")
+    return False, "keep eta / (1 - beta) at plain SGD's best learning rate, 0.3."
+
+
+def _truth_velocity_steps():
+    beta, t = 0.9, 1
+    while 1 - beta ** t < 0.9:
+        t += 1
+    return (t,), {}
+
+
+@_exercise(
+    "momentum.velocity_steps",
+    "d2l.check('momentum.velocity_steps', steps)",
+    _truth_velocity_steps,
+    [
+        "The velocity reaches the fraction 1 - beta^t of its steady value g / (1 - beta).",
+        "Solve 1 - 0.9^t >= 0.9, that is 0.9^t <= 0.1: t >= ln 0.1 / ln 0.9.",
+    ],
+)
+def _velocity_steps(steps):
+    s = _num("steps", steps)
+    truth = _truth_velocity_steps()[0][0]
+    exact = math.log(0.1) / math.log(0.9)
+    if s == truth or abs(s - exact) < 0.2:
+        return True, (f"1 - 0.9^t >= 0.9 first at t = {truth} (ln 0.1 / ln 0.9 = {exact:.1f}). An epoch of "
+                      "the digits has 34 steps: momentum spends most of its first epoch getting up to speed.")
+    if abs(s - 10) < 0.5:
+        return False, ("10 = 1/(1 - beta) is the memory window; after 10 steps the velocity is only "
+                       f"1 - 0.9^10 = {1 - 0.9 ** 10:.0%} of its steady value.")
+    if s < truth and s >= 1:
+        return False, f"after {s:g} steps the velocity is only {1 - 0.9 ** s:.1%} of its steady value."
+    if s > truth:
+        return False, f"a little earlier: 1 - 0.9^t already passes 0.9 before step {s:g}."
+    return False, "solve 1 - 0.9^t >= 0.9 for the smallest whole t."
+
+
+
 # =============================================================================================
 # adagrad
 
@@ -1285,6 +1353,78 @@ def _worst_angle(angle):
                    f"({up:.3g} at {min(a + 5, 90):g}, {down:.3g} at {max(a - 5, 0):g} degrees).")
 
 
+def _truth_noise_rate():
+    lr, sigma, t = 0.4, 2.0, 100
+    return (lr / (sigma * math.sqrt(t)),), {}
+
+
+def _pure_noise_rate(lr: float = 0.4, sigma: float = 2.0, steps: int = 100, n: int = 10000) -> float:
+    """AdaGrad's median effective rate after ``steps`` gradients of pure noise (n coordinates)."""
+    g = sigma * np.random.default_rng(0).standard_normal((steps, n))
+    s = np.sum(g * g, axis=0)
+    return float(np.median(lr / (np.sqrt(s) + 1e-10)))
+
+
+@_exercise(
+    "adagrad.noise_rate",
+    "d2l.check('adagrad.noise_rate', rate)",
+    _truth_noise_rate,
+    [
+        "Each step adds g^2 to s, and the mean of g^2 is sigma^2 when g is pure noise.",
+        "After t steps s is about sigma^2 t, and the rate is eta / sqrt(s).",
+    ],
+)
+def _noise_rate(rate):
+    r = _num("rate", rate)
+    truth = _truth_noise_rate()[0][0]
+    if _close(r, truth, rel=0.1):
+        return True, (f"s_100 is about sigma^2 * 100 = 400, so the rate is 0.4 / sqrt(400) = {truth:g}, "
+                      f"eta / (sigma sqrt(t)); a simulation of 10,000 coordinates gives a median of "
+                      f"{_pure_noise_rate():.4f}. It keeps falling like 1/sqrt(t) at the minimum.")
+    if _close(r, 0.4 / (2.0 * 100), rel=0.1):
+        return False, "s grows like sigma^2 t, so sqrt(s) grows like sigma sqrt(t), not sigma t."
+    if _close(r, 0.4 / 400, rel=0.1):
+        return False, "the rate divides by the square root of s."
+    if _close(r, 0.4 / math.sqrt(100), rel=0.1):
+        return False, "each squared gradient is about sigma^2 = 4, not 1."
+    if _close(r, 0.4 / math.sqrt(200), rel=0.1):
+        return False, "square the noise: each step adds about sigma^2 = 4 to s, not sigma."
+    return False, "add up the squared gradients: s is about sigma^2 t after t steps; the rate is eta / sqrt(s)."
+
+
+_FIRST_LAYER_BOUND = 1 / math.sqrt(64)   # d2l.mlp(64, 32, 10): nn.Linear's uniform initialisation
+
+
+def _truth_first_step_ratio():
+    step = abs(float(rules.adagrad(np.zeros(1), np.array([0.37]), {}, lr=1.0)[0]))
+    return (step / _FIRST_LAYER_BOUND,), {}
+
+
+@_exercise(
+    "adagrad.first_step_ratio",
+    "d2l.check('adagrad.first_step_ratio', ratio)",
+    _truth_first_step_ratio,
+    [
+        "AdaGrad's first step is eta g_1 / (sqrt(g_1^2) + eps): what is left of g_1?",
+        "The step is eta = 1 for every weight with g_1 != 0; divide by 1/sqrt(64).",
+    ],
+)
+def _first_step_ratio(ratio):
+    r = _num("ratio", ratio)
+    truth = _truth_first_step_ratio()[0][0]
+    if _close(r, truth, rel=0.02):
+        return True, (f"the first step is eta * sign(g_1) = 1 whatever the gradient, and 1 / (1/sqrt(64)) = "
+                      f"{truth:.0f}: one step wipes out the initialisation of every weight.")
+    if _close(r, 1 / truth, rel=0.02):
+        return False, "upside down: how many times the largest initial weight is the step?"
+    if _close(r, 1.0, rel=0.02):
+        return False, "1 is the step itself; compare it with the largest initial weight, 1/sqrt(64)."
+    if _close(r, 64.0, rel=0.02):
+        return False, "the initial weights are bounded by 1/sqrt(64), not 1/64."
+    return False, "the first step is eta g_1 / |g_1| (up to eps); compare eta = 1 with 1/sqrt(64)."
+
+
+
 # =============================================================================================
 # rmsprop
 
@@ -1373,6 +1513,46 @@ def _half_life(steps):
     if abs(s - 100) < 0.5:
         return False, "100 = 1/(1 - gamma) is the memory window; by then the weight is down to about 1/e."
     return False, "solve gamma^tau = 1/2 for tau."
+
+
+def _noise_step(lr: float = 0.4, alpha: float = 0.9, sigma: float = 0.5, n: int = 2000) -> float:
+    """Root mean square step of RMSProp (torch's form) when every gradient is pure noise."""
+    rng = np.random.default_rng(0)
+    x, state, squares = np.zeros(n), {}, []
+    for t in range(400):
+        new = rules.rmsprop(x, sigma * rng.standard_normal(n), state, lr=lr, alpha=alpha)
+        if t >= 100:                       # after the leaky average has filled up
+            squares.append(np.mean((new - x) ** 2))
+        x = new
+    return float(math.sqrt(np.mean(squares)))
+
+
+def _truth_noise_step():
+    return (_noise_step(),), {}
+
+
+@_exercise(
+    "rmsprop.noise_step",
+    "d2l.check('rmsprop.noise_step', step)",
+    _truth_noise_step,
+    [
+        "The leaky average s_t settles at the mean of g^2, which is sigma^2 for pure noise.",
+        "A step is eta g / sqrt(s) with sqrt(s) about sigma, and g / sigma is standard normal.",
+    ],
+)
+def _rms_noise_step(step):
+    v = abs(_num("step", step))
+    truth = _truth_noise_step()[0][0]
+    if _close(v, truth, rel=0.1):
+        return True, (f"about eta: s_t settles near sigma^2, so the step eta g / sqrt(s_t) is about eta times a "
+                      f"standard normal number, whatever sigma is (a simulation gives {truth:.3f}; with "
+                      f"sigma = 2 it gives {_noise_step(sigma=2.0):.3f}). RMSProp never settles by itself.")
+    if _close(v, 0.4 * 0.5, rel=0.1):
+        return False, "the step divides the gradient by sqrt(s), about sigma: the sigma cancels."
+    if _close(v, 0.4 / 0.5, rel=0.1):
+        return False, "eta / sigma is the effective rate; multiply it by the size of the gradient, sigma."
+    return False, "s_t settles near sigma^2; what is eta g / sqrt(s_t) then, for g of size sigma?"
+
 
 
 # =============================================================================================

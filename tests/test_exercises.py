@@ -43,13 +43,18 @@ WORKED = {
     "momentum.ema_translation": ((0.06,), {}),
     "momentum.nesterov_edge": ((0.375,), {}),
     "momentum.tuning": ((0.668, 0.403), {}),
+    "momentum.digits_lr_half": ((0.15,), {}),
+    "momentum.velocity_steps": ((22,), {}),
     "adagrad.first_rate": ((0.05,), {}),
     "adagrad.lr_decay": ((0.2,), {}),
     "adagrad.half_step": ((5.77e-4,), {}),
     "adagrad.worst_angle": ((62,), {}),
+    "adagrad.noise_rate": ((0.02,), {}),
+    "adagrad.first_step_ratio": ((8,), {}),
     "rmsprop.gamma_one": ((400,), {}),
     "rmsprop.first_step": ((0.1,), {}),
     "rmsprop.half_life": ((69.0,), {}),
+    "rmsprop.noise_step": ((0.4,), {}),
     "adadelta.first_step": ((0.0316,), {}),
     "adadelta.max_curvature": ((2,), {}),
     "adadelta.torch_lr": ((0.5,), {}),
@@ -95,13 +100,18 @@ WRONG = {
     "momentum.ema_translation": ((0.6,), {}, "torch's velocity is a"),
     "momentum.nesterov_edge": ((0.75,), {}, "heavy ball's edge"),
     "momentum.tuning": ((1.0, 0.0), {}, "diverges"),
+    "momentum.digits_lr_half": ((0.03,), {}, "momentum 0.9's best"),
+    "momentum.velocity_steps": ((10,), {}, "memory window"),
     "adagrad.first_rate": ((0.4,), {}, "x2's first gradient is -8"),
     "adagrad.lr_decay": ((0.4 / 2.1,), {}, "(t - 1)"),
     "adagrad.half_step": ((1e-3,), {}, "1/sqrt(2)"),
     "adagrad.worst_angle": ((10,), {}, "grows towards larger angles"),
+    "adagrad.noise_rate": ((0.002,), {}, "not sigma t"),
+    "adagrad.first_step_ratio": ((0.125,), {}, "upside down"),
     "rmsprop.gamma_one": ((4e5,), {}, "inside the square root"),
     "rmsprop.first_step": ((0.01,), {}, "0.01 is lr"),
     "rmsprop.half_life": ((100,), {}, "memory window"),
+    "rmsprop.noise_step": ((0.8,), {}, "effective rate"),
     "adadelta.first_step": ((0.00316,), {}, "eps = 1e-6"),
     "adadelta.max_curvature": ((4,), {}, "does *not* settle"),
     "adadelta.torch_lr": ((2.0,), {}, "largest curvature for rate 1"),
@@ -243,6 +253,15 @@ def test_worked_answers_numbers_from_the_package():
     assert max(losses, key=losses.get) == 62 and round(losses[62], 2) == 0.36
     (ratio,), _ = exercises._EXERCISES["rmsprop.half_life"].truth()
     assert round(ratio, 1) == 69.0
+    # the network exercises: the numbers their worked answers state
+    assert exercises._EXERCISES["momentum.digits_lr_half"].truth()[0] == pytest.approx((0.15,))
+    assert exercises._EXERCISES["momentum.velocity_steps"].truth()[0] == (22,)
+    assert exercises._EXERCISES["adagrad.noise_rate"].truth()[0] == pytest.approx((0.02,))
+    assert round(exercises._pure_noise_rate(), 3) == 0.020
+    assert round(exercises._EXERCISES["adagrad.first_step_ratio"].truth()[0][0], 6) == 8.0
+    step = exercises._EXERCISES["rmsprop.noise_step"].truth()[0][0]
+    assert 0.36 < step < 0.4 and round(step, 2) == 0.38      # "about eta = 0.4 (a simulation gives 0.38)"
+    assert abs(exercises._noise_step(sigma=2.0) - step) < 1e-6   # sigma does not matter (up to eps)
     assert round(exercises._adadelta_first(1e-4), 4) == 0.0316 and round(exercises._adadelta_first(1e-6), 4) == 0.0032
     assert exercises._EXERCISES["adadelta.further_rho"].truth()[0] == (0.95,)
     assert round(exercises._EXERCISES["gradient_descent.noise_floor"].truth()[0][0], 4) == 0.1458
