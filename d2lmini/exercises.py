@@ -28,13 +28,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import objectives, rules
+from . import objectives, rules, schedules
 
 __all__ = ["CHAPTERS", "Exercise", "check", "hint", "keys", "describe"]
 
 #: The chapter slugs, in course order. A key starts with one of them.
 CHAPTERS: Tuple[str, ...] = (
-    "start_here", "gradient_descent", "newton", "momentum", "adagrad", "rmsprop", "adadelta", "adam",
+    "start_here", "landscape", "gradient_descent", "newton", "momentum", "adagrad", "rmsprop",
+    "adadelta", "adam", "schedules", "after_adam",
 )
 
 Verdict = Tuple[bool, str]
@@ -61,6 +62,9 @@ class Exercise:
 
 _EXERCISES: Dict[str, Exercise] = {}
 _HINTS_GIVEN: Dict[str, int] = {}
+#: Keys of exercises that moved to another chapter: the old key still finds the exercise, so a
+#: notebook saved before the move keeps working.
+_MOVED: Dict[str, str] = {"gradient_descent.clipping": "schedules.clipping"}
 
 
 def _exercise(key: str, call: str, truth: Callable[[], Tuple[tuple, dict]], hints: Sequence[str]):
@@ -103,6 +107,7 @@ def _catalogue() -> str:
 def _get(key: Any) -> Exercise:
     if not isinstance(key, str):
         raise TypeError(f"the exercise key must be a string such as 'momentum.heavy_ball_edge', got {key!r}")
+    key = _MOVED.get(key, key)
     if key in _EXERCISES:
         return _EXERCISES[key]
     close = difflib.get_close_matches(key, list(_EXERCISES), n=1, cutoff=0.6)
@@ -319,6 +324,285 @@ def _start_zero(with_zero_momentum):
 
 
 # =============================================================================================
+# landscape
+
+#: Exercise 1: three Hessians at stationary points.
+_HESSIANS = {
+    "a": np.array([[2.0, 3.0], [3.0, 2.0]]),
+    "b": np.array([[-3.0, 1.0], [1.0, -2.0]]),
+    "c": np.array([[4.0, 2.0], [2.0, 1.0]]),
+}
+_KINDS = {
+    "minimum": ("min", "minimum", "local min", "local minimum", "strict local minimum"),
+    "maximum": ("max", "maximum", "local max", "local maximum", "strict local maximum"),
+    "saddle": ("saddle", "saddle point"),
+    "undecided": ("undecided", "unknown", "inconclusive", "silent", "cannot tell", "can't tell",
+                  "cant tell", "not decided", "undetermined", "test fails"),
+}
+
+
+def _second_derivative_test(H: np.ndarray, tol: float = 1e-12) -> str:
+    """What the second-derivative test says at a stationary point with Hessian H."""
+    eig = np.linalg.eigvalsh(H)
+    if np.all(eig > tol):
+        return "minimum"
+    if np.all(eig < -tol):
+        return "maximum"
+    if eig.min() < -tol and eig.max() > tol:
+        return "saddle"
+    return "undecided"   # semidefinite with a zero eigenvalue
+
+
+def _kind(name: str, value: Any) -> Optional[str]:
+    word = _word(value).replace("_", " ").replace("-", " ")
+    for kind, words in _KINDS.items():
+        if word in words:
+            return kind
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a word: 'minimum', 'maximum', 'saddle' or 'undecided', got {value!r}")
+    return None
+
+
+def _truth_classify():
+    return (), {k: _second_derivative_test(H) for k, H in _HESSIANS.items()}
+
+
+@_exercise(
+    "landscape.classify",
+    "d2l.check('landscape.classify', a=..., b=..., c=...)",
+    _truth_classify,
+    [
+        "Compute the eigenvalues of each matrix, e.g. with np.linalg.eigvalsh(np.array([[2, 3], [3, 2]])).",
+        "For a 2 x 2 matrix the determinant is the product of the eigenvalues and the trace their sum: "
+        "det < 0 means one of each sign; det > 0 means the same sign as the trace; det = 0 means a "
+        "zero eigenvalue.",
+        "a: det = -5 (saddle); b: det = 5 and trace = -5 (maximum); c: det = 0 (the test is silent).",
+    ],
+)
+def _classify(a, b, c):
+    given = {"a": _kind("a", a), "b": _kind("b", b), "c": _kind("c", c)}
+    truth = _truth_classify()[1]
+    eigs = {k: np.linalg.eigvalsh(H) for k, H in _HESSIANS.items()}
+    if given == truth:
+        return True, ("a has eigenvalues 5 and -1: indefinite, a saddle point. b has eigenvalues "
+                      f"{eigs['b'][0]:.3f} and {eigs['b'][1]:.3f}: negative definite, a local maximum. c "
+                      "has eigenvalues 0 and 5: positive semidefinite but singular, so the test is silent; "
+                      "the third and higher derivatives decide.")
+    tips = []
+    for k in ("a", "b", "c"):
+        if given[k] is None:
+            tips.append(f"{k}: answer with one of 'minimum', 'maximum', 'saddle', 'undecided'")
+        elif given[k] != truth[k]:
+            e = eigs[k]
+            if k == "a" and given[k] == "minimum":
+                tips.append("a: positive entries on the diagonal do not make a matrix positive definite; "
+                            f"its eigenvalues are {e[1]:g} and {e[0]:g}")
+            elif k == "c" and given[k] == "minimum":
+                tips.append("c: its determinant is 4 - 4 = 0, so one eigenvalue is 0: semidefinite, and the "
+                            "second-derivative test cannot tell a minimum from a saddle there")
+            else:
+                tips.append(f"{k}: look at the signs of its eigenvalues, {e[0]:.3f} and {e[1]:.3f}")
+    return False, "; ".join(tips) + "."
+
+
+_JENSEN_X = np.array([1.0, 3.0, 8.0])
+_JENSEN_W = np.array([0.5, 0.3, 0.2])
+
+
+def _jensen_sides(f: Callable[[np.ndarray], np.ndarray]) -> Tuple[float, float]:
+    return float(_JENSEN_W @ f(_JENSEN_X)), float(f(_JENSEN_W @ _JENSEN_X))
+
+
+def _truth_jensen():
+    left, right = _jensen_sides(np.square)
+    return (left - right,), {}
+
+
+@_exercise(
+    "landscape.jensen_gap",
+    "d2l.check('landscape.jensen_gap', gap)",
+    _truth_jensen,
+    [
+        "Left side: 0.5 f(1) + 0.3 f(3) + 0.2 f(8). Right side: f(0.5*1 + 0.3*3 + 0.2*8).",
+        "The weighted mean is 3.0, so the right side is f(3) = 9.",
+        "The left side is 0.5 + 2.7 + 12.8 = 16.",
+    ],
+)
+def _jensen_gap(gap):
+    v = _num("gap", gap)
+    left, right = _jensen_sides(np.square)
+    truth = left - right
+    if _close(v, truth, abs_=1e-3):
+        return True, (f"{left:g} - {right:g} = {truth:g}. For f(x) = x^2 the gap is exactly the weighted "
+                      "variance of the points, sum_i a_i (x_i - 3)^2 = 0.5*4 + 0.3*0 + 0.2*25 = 7, and a "
+                      "variance is never negative: Jensen's inequality for x^2.")
+    if _close(v, -truth, abs_=1e-3):
+        return False, "the sign: for a convex f the average of the values is the larger side."
+    if _close(v, left, abs_=1e-3):
+        return False, "that is the left side alone; subtract f of the weighted mean."
+    if _close(v, right, abs_=1e-3):
+        return False, "that is the right side alone, f of the weighted mean; subtract it from the weighted mean of f."
+    plain = float(np.mean(_JENSEN_X**2) - np.mean(_JENSEN_X) ** 2)
+    if _close(v, plain, abs_=1e-2):
+        return False, "you used equal weights; the weights are 0.5, 0.3 and 0.2."
+    return False, "compute both sides: sum_i a_i f(x_i) and f(sum_i a_i x_i), then subtract."
+
+
+_GD_L, _GD_R, _GD_T, _GD_EPS = 4.0, 3.0, 50, 0.01
+
+
+def _gd_bound(T: int, L: float = _GD_L, R: float = _GD_R) -> float:
+    """The bound ||x_0 - x*||^2 / (2 eta T) of gradient descent with eta = 1/L."""
+    return R * R / (2 * (1 / L) * T)
+
+
+def _truth_gd_bound():
+    steps = 1
+    while _gd_bound(steps) > _GD_EPS:
+        steps += 1
+    return (), {"at_50": _gd_bound(_GD_T), "steps_for_001": steps}
+
+
+@_exercise(
+    "landscape.gd_bound",
+    "d2l.check('landscape.gd_bound', at_50=..., steps_for_001=...)",
+    _truth_gd_bound,
+    [
+        "The bound is ||x_0 - x*||^2 / (2 eta T) with eta = 1/L.",
+        "With eta = 1/4 and R = 3: 9 / (2 * 0.25 * T) = 18 / T.",
+        "18 / T <= 0.01 means T >= 1800.",
+    ],
+)
+def _gd_bound_check(at_50, steps_for_001):
+    a = _num("at_50", at_50)
+    s = _num("steps_for_001", steps_for_001)
+    truth = _truth_gd_bound()[1]
+    ok_a = _close(a, truth["at_50"], rel=1e-3)
+    ok_s = s == truth["steps_for_001"]
+    if ok_a and ok_s:
+        return True, (f"with eta = 1/L = 0.25 the bound is 9 / (0.5 T) = 18 / T: {truth['at_50']:g} after 50 "
+                      f"steps, and it reaches 0.01 at T = {truth['steps_for_001']}. The bound falls like 1/T: "
+                      "ten times more accuracy costs ten times more steps.")
+    tips = []
+    if not ok_a:
+        if _close(a, 2 * truth["at_50"], rel=1e-3):
+            tips.append("at_50: you lost the factor 2 in 2 eta T")
+        elif _close(a, _GD_R ** 2 / (2 * _GD_T), rel=1e-3):
+            tips.append("at_50: the step size is eta = 1/L = 0.25, not 1")
+        elif _close(a, _GD_R / (2 * 0.25 * _GD_T), rel=1e-3):
+            tips.append("at_50: the distance enters squared, R^2 = 9")
+        else:
+            tips.append("at_50: put R = 3, eta = 1/4 and T = 50 into R^2 / (2 eta T)")
+    if not ok_s:
+        if s == truth["steps_for_001"] - 1:
+            tips.append(f"steps_for_001: after {int(s)} steps the bound is {_gd_bound(int(s)):.6f}, just above 0.01")
+        elif _close(s, 2 * truth["steps_for_001"], rel=1e-3):
+            tips.append("steps_for_001: you lost the factor 2 in 2 eta T")
+        else:
+            tips.append("steps_for_001: solve R^2 / (2 eta T) <= 0.01 for the smallest whole T")
+    return False, "; ".join(tips) + "."
+
+
+_SGD_R, _SGD_G, _SGD_T = 2.0, 5.0, 10000
+
+
+def _sgd_bound(eta: float, T: int = _SGD_T, R: float = _SGD_R, G: float = _SGD_G) -> float:
+    """(R^2 + G^2 sum eta_t^2) / (2 sum eta_t) for a constant step eta over T steps."""
+    return (R * R + G * G * T * eta * eta) / (2 * T * eta)
+
+
+def _truth_sgd_step():
+    # the constant step that minimises the bound, found numerically (golden-section search)
+    lo, hi = 1e-8, 1.0
+    phi = (math.sqrt(5) - 1) / 2
+    for _ in range(200):
+        m1, m2 = hi - phi * (hi - lo), lo + phi * (hi - lo)
+        if _sgd_bound(m1) < _sgd_bound(m2):
+            hi = m2
+        else:
+            lo = m1
+    eta = (lo + hi) / 2
+    return (), {"eta": eta, "bound": _sgd_bound(eta)}
+
+
+@_exercise(
+    "landscape.sgd_step",
+    "d2l.check('landscape.sgd_step', eta=..., bound=...)",
+    _truth_sgd_step,
+    [
+        "With a constant step the bound is (R^2 + G^2 T eta^2) / (2 T eta). Which eta makes it smallest?",
+        "The two terms R^2 / (2 T eta) and G^2 eta / 2 balance at eta = R / (G sqrt(T)).",
+        "eta = 2 / (5 * 100) and the bound is R G / sqrt(T) = 10 / 100.",
+    ],
+)
+def _sgd_step(eta, bound):
+    e = _num("eta", eta)
+    b = _num("bound", bound)
+    truth = _truth_sgd_step()[1]
+    ok_e = _close(e, truth["eta"], rel=1e-3)
+    ok_b = _close(b, truth["bound"], rel=1e-3)
+    if ok_e and ok_b:
+        return True, (f"eta = R / (G sqrt(T)) = {truth['eta']:g} and the bound is R G / sqrt(T) = "
+                      f"{truth['bound']:g}: the distance term R^2 / (2 T eta) and the noise term G^2 eta / 2 are "
+                      "equal there. Halving the bound needs four times as many steps.")
+    tips = []
+    if not ok_e:
+        if _close(e, _SGD_G / (_SGD_R * math.sqrt(_SGD_T)), rel=1e-3):
+            tips.append("eta: R and G are swapped; a larger distance R allows a larger step, more noise G a smaller one")
+        elif _close(e, _SGD_R / (_SGD_G * _SGD_T), rel=1e-3):
+            tips.append("eta: the step shrinks like 1/sqrt(T), not 1/T")
+        else:
+            tips.append(f"eta: with eta = {e:g} the bound is {_sgd_bound(e):.4g}; find the eta that makes it smallest")
+    if not ok_b:
+        if _close(b, _SGD_R * _SGD_G / _SGD_T, rel=1e-3):
+            tips.append("bound: R G / sqrt(T), with a square root")
+        elif ok_e is False and _close(b, _sgd_bound(e), rel=1e-3):
+            tips.append("bound: right for your eta, but that eta is not the best one")
+        else:
+            tips.append("bound: put your eta into (R^2 + G^2 T eta^2) / (2 T eta)")
+    return False, "; ".join(tips) + "."
+
+
+def _sigmoid_slope(z: float) -> float:
+    s = 1 / (1 + math.exp(-z))
+    return s * (1 - s)
+
+
+def _truth_sigmoid_depth():
+    best = _sigmoid_slope(0.0)   # the largest slope of the sigmoid, 1/4
+    depth = 1
+    while best ** depth >= 1e-6:
+        depth += 1
+    return (depth,), {}
+
+
+@_exercise(
+    "landscape.sigmoid_depth",
+    "d2l.check('landscape.sigmoid_depth', layers)",
+    _truth_sigmoid_depth,
+    [
+        "The sigmoid's slope sigma'(z) = sigma(z)(1 - sigma(z)) is largest at z = 0. How large?",
+        "sigma'(0) = 1/4, so the best case after L layers is (1/4)^L. When is it below 1e-6?",
+        "4^9 = 262144 and 4^10 = 1048576.",
+    ],
+)
+def _sigmoid_depth(layers):
+    n = _num("layers", layers)
+    truth = _truth_sigmoid_depth()[0][0]
+    if n == truth:
+        return True, (f"{truth} layers: (1/4)^{truth} = {0.25 ** truth:.2e} < 1e-6, while (1/4)^{truth - 1} = "
+                      f"{0.25 ** (truth - 1):.2e}. That is the best case, with every unit at z = 0; saturated "
+                      "units make it far smaller.")
+    if n == truth - 1:
+        return False, f"(1/4)^{truth - 1} = {0.25 ** (truth - 1):.2e} is still above 1e-6."
+    if n == 20:
+        return False, "that is (1/2)^L; the sigmoid's largest slope is sigma'(0) = 1/4, not 1/2."
+    if n < truth:
+        return False, f"(1/4)^{int(n)} = {0.25 ** n:.2e} is still above 1e-6."
+    return False, f"(1/4)^{int(n) - 1} = {0.25 ** (n - 1):.2e} is already below 1e-6: fewer layers suffice."
+
+
+# =============================================================================================
 # gradient_descent
 
 _A3 = 3.0                       # f(x) = 3 x^2
@@ -462,48 +746,6 @@ def _noise_floor(value):
         return False, "the factor 2 belongs to x2 (f = x1^2 + 2 x2^2), not to x1."
     return False, ("compute Var(x) = eta sigma^2 / (h (2 - eta h)) for h = 2 and h = 4, then "
                    "E[f] = Var(x1) + 2 Var(x2).")
-
-
-_CLIP_G = np.array([3.0, 4.0])
-
-
-def _truth_clipping():
-    (by_norm,), _ = rules.clip_grad_norm([_CLIP_G], 1.0)
-    (by_value,) = rules.clip_grad_value([_CLIP_G], 1.0)
-    return (tuple(by_norm), tuple(by_value)), {}
-
-
-@_exercise(
-    "gradient_descent.clipping",
-    "d2l.check('gradient_descent.clipping', by_norm=(..., ...), by_value=(..., ...))",
-    _truth_clipping,
-    [
-        "By norm: if ||g|| > c, rescale g to length c. By value: clamp each coordinate to [-c, c].",
-        "||(3, 4)|| = 5.",
-    ],
-)
-def _clipping(by_norm, by_value):
-    n = _vec("by_norm", by_norm)
-    v = _vec("by_value", by_value)
-    (tn, tv), _ = _truth_clipping()
-    ok_n, ok_v = np.allclose(n, tn, atol=1e-3), np.allclose(v, tv, atol=1e-6)
-    if ok_n and ok_v:
-        return True, ("by norm (0.6, 0.8): the length is capped at 1 and the direction kept; by value "
-                      "(1, 1): each coordinate is cut to 1, and the direction turns from 53.1 to 45 "
-                      "degrees.")
-    if np.allclose(n, tv, atol=1e-3) and np.allclose(v, tn, atol=1e-3):
-        return False, "swapped: clipping by norm keeps the direction, clipping by value does not."
-    tips = []
-    if not ok_n:
-        if np.allclose(n, _CLIP_G / _CLIP_G.sum(), atol=1e-3):
-            tips.append("by norm: divide by the length sqrt(3^2 + 4^2), not by the sum")
-        elif np.allclose(n, _CLIP_G / _CLIP_G.max(), atol=1e-3):
-            tips.append("by norm: divide by the length of g, not by its largest entry")
-        else:
-            tips.append("by norm: rescale g to length 1 (it keeps its direction)")
-    if not ok_v:
-        tips.append("by value: clamp each coordinate to [-1, 1] on its own")
-    return False, "; ".join(tips) + "."
 
 
 _BATCH, _MEAN_LR = 100, 0.4
@@ -908,6 +1150,74 @@ def _tuning(eta, beta):
                    f"{best:.4f}. The slow one is {slow}. Keep tuning.")
 
 
+# The digits network of section 8: plain SGD's best learning rate on its ladder 0.03 ... 3
+# (tests/test_nb_04_momentum.py checks that the notebook's sweep still finds it).
+_DIGITS_SGD_BEST_LR = 0.3
+
+
+def _truth_digits_half():
+    return (_DIGITS_SGD_BEST_LR * (1 - 0.5),), {}
+
+
+@_exercise(
+    "momentum.digits_lr_half",
+    "d2l.check('momentum.digits_lr_half', lr)",
+    _truth_digits_half,
+    [
+        "Momentum beta at learning rate eta behaves like plain SGD at eta / (1 - beta).",
+        "Keep the effective learning rate at plain SGD's best: solve eta / (1 - 0.5) = 0.3.",
+    ],
+)
+def _digits_half(lr):
+    x = _num("lr", lr)
+    truth = _truth_digits_half()[0][0]
+    if _close(x, truth, rel=0.02):
+        return True, (f"eta / (1 - beta) = {truth:g} / 0.5 = {_DIGITS_SGD_BEST_LR:g}, plain SGD's best. The "
+                      "network feels the effective learning rate, not lr itself.")
+    if _close(x, _DIGITS_SGD_BEST_LR * (1 - 0.9), rel=0.02):
+        return False, "0.03 is momentum 0.9's best (1 - 0.9 = 0.1); with beta = 0.5 the factor is 1 - 0.5."
+    if _close(x, _DIGITS_SGD_BEST_LR / (1 - 0.5), rel=0.02):
+        return False, "multiply by (1 - beta), do not divide: momentum makes each step larger, so lr must shrink."
+    if _close(x, _DIGITS_SGD_BEST_LR, rel=0.02):
+        return False, ("0.3 is plain SGD's best; momentum 0.5 doubles the effective learning rate, so lr "
+                       "must shrink.")
+    return False, "keep eta / (1 - beta) at plain SGD's best learning rate, 0.3."
+
+
+def _truth_velocity_steps():
+    beta, t = 0.9, 1
+    while 1 - beta ** t < 0.9:
+        t += 1
+    return (t,), {}
+
+
+@_exercise(
+    "momentum.velocity_steps",
+    "d2l.check('momentum.velocity_steps', steps)",
+    _truth_velocity_steps,
+    [
+        "The velocity reaches the fraction 1 - beta^t of its steady value g / (1 - beta).",
+        "Solve 1 - 0.9^t >= 0.9, that is 0.9^t <= 0.1: t >= ln 0.1 / ln 0.9.",
+    ],
+)
+def _velocity_steps(steps):
+    s = _num("steps", steps)
+    truth = _truth_velocity_steps()[0][0]
+    exact = math.log(0.1) / math.log(0.9)
+    if s == truth or abs(s - exact) < 0.2:
+        return True, (f"1 - 0.9^t >= 0.9 first at t = {truth} (ln 0.1 / ln 0.9 = {exact:.1f}). An epoch of "
+                      "the digits has 34 steps: momentum spends most of its first epoch getting up to speed.")
+    if abs(s - 10) < 0.5:
+        return False, ("10 = 1/(1 - beta) is the memory window; after 10 steps the velocity is only "
+                       f"1 - 0.9^10 = {1 - 0.9 ** 10:.0%} of its steady value.")
+    if s < truth and s >= 1:
+        return False, f"after {s:g} steps the velocity is only {1 - 0.9 ** s:.1%} of its steady value."
+    if s > truth:
+        return False, f"a little earlier: 1 - 0.9^t already passes 0.9 before step {s:g}."
+    return False, "solve 1 - 0.9^t >= 0.9 for the smallest whole t."
+
+
+
 # =============================================================================================
 # adagrad
 
@@ -1043,6 +1353,78 @@ def _worst_angle(angle):
                    f"({up:.3g} at {min(a + 5, 90):g}, {down:.3g} at {max(a - 5, 0):g} degrees).")
 
 
+def _truth_noise_rate():
+    lr, sigma, t = 0.4, 2.0, 100
+    return (lr / (sigma * math.sqrt(t)),), {}
+
+
+def _pure_noise_rate(lr: float = 0.4, sigma: float = 2.0, steps: int = 100, n: int = 10000) -> float:
+    """AdaGrad's median effective rate after ``steps`` gradients of pure noise (n coordinates)."""
+    g = sigma * np.random.default_rng(0).standard_normal((steps, n))
+    s = np.sum(g * g, axis=0)
+    return float(np.median(lr / (np.sqrt(s) + 1e-10)))
+
+
+@_exercise(
+    "adagrad.noise_rate",
+    "d2l.check('adagrad.noise_rate', rate)",
+    _truth_noise_rate,
+    [
+        "Each step adds g^2 to s, and the mean of g^2 is sigma^2 when g is pure noise.",
+        "After t steps s is about sigma^2 t, and the rate is eta / sqrt(s).",
+    ],
+)
+def _noise_rate(rate):
+    r = _num("rate", rate)
+    truth = _truth_noise_rate()[0][0]
+    if _close(r, truth, rel=0.1):
+        return True, (f"s_100 is about sigma^2 * 100 = 400, so the rate is 0.4 / sqrt(400) = {truth:g}, "
+                      f"eta / (sigma sqrt(t)); a simulation of 10,000 coordinates gives a median of "
+                      f"{_pure_noise_rate():.4f}. It keeps falling like 1/sqrt(t) at the minimum.")
+    if _close(r, 0.4 / (2.0 * 100), rel=0.1):
+        return False, "s grows like sigma^2 t, so sqrt(s) grows like sigma sqrt(t), not sigma t."
+    if _close(r, 0.4 / 400, rel=0.1):
+        return False, "the rate divides by the square root of s."
+    if _close(r, 0.4 / math.sqrt(100), rel=0.1):
+        return False, "each squared gradient is about sigma^2 = 4, not 1."
+    if _close(r, 0.4 / math.sqrt(200), rel=0.1):
+        return False, "square the noise: each step adds about sigma^2 = 4 to s, not sigma."
+    return False, "add up the squared gradients: s is about sigma^2 t after t steps; the rate is eta / sqrt(s)."
+
+
+_FIRST_LAYER_BOUND = 1 / math.sqrt(64)   # d2l.mlp(64, 32, 10): nn.Linear's uniform initialisation
+
+
+def _truth_first_step_ratio():
+    step = abs(float(rules.adagrad(np.zeros(1), np.array([0.37]), {}, lr=1.0)[0]))
+    return (step / _FIRST_LAYER_BOUND,), {}
+
+
+@_exercise(
+    "adagrad.first_step_ratio",
+    "d2l.check('adagrad.first_step_ratio', ratio)",
+    _truth_first_step_ratio,
+    [
+        "AdaGrad's first step is eta g_1 / (sqrt(g_1^2) + eps): what is left of g_1?",
+        "The step is eta = 1 for every weight with g_1 != 0; divide by 1/sqrt(64).",
+    ],
+)
+def _first_step_ratio(ratio):
+    r = _num("ratio", ratio)
+    truth = _truth_first_step_ratio()[0][0]
+    if _close(r, truth, rel=0.02):
+        return True, (f"the first step is eta * sign(g_1) = 1 whatever the gradient, and 1 / (1/sqrt(64)) = "
+                      f"{truth:.0f}: one step wipes out the initialisation of every weight.")
+    if _close(r, 1 / truth, rel=0.02):
+        return False, "upside down: how many times the largest initial weight is the step?"
+    if _close(r, 1.0, rel=0.02):
+        return False, "1 is the step itself; compare it with the largest initial weight, 1/sqrt(64)."
+    if _close(r, 64.0, rel=0.02):
+        return False, "the initial weights are bounded by 1/sqrt(64), not 1/64."
+    return False, "the first step is eta g_1 / |g_1| (up to eps); compare eta = 1 with 1/sqrt(64)."
+
+
+
 # =============================================================================================
 # rmsprop
 
@@ -1131,6 +1513,46 @@ def _half_life(steps):
     if abs(s - 100) < 0.5:
         return False, "100 = 1/(1 - gamma) is the memory window; by then the weight is down to about 1/e."
     return False, "solve gamma^tau = 1/2 for tau."
+
+
+def _noise_step(lr: float = 0.4, alpha: float = 0.9, sigma: float = 0.5, n: int = 2000) -> float:
+    """Root mean square step of RMSProp (torch's form) when every gradient is pure noise."""
+    rng = np.random.default_rng(0)
+    x, state, squares = np.zeros(n), {}, []
+    for t in range(400):
+        new = rules.rmsprop(x, sigma * rng.standard_normal(n), state, lr=lr, alpha=alpha)
+        if t >= 100:                       # after the leaky average has filled up
+            squares.append(np.mean((new - x) ** 2))
+        x = new
+    return float(math.sqrt(np.mean(squares)))
+
+
+def _truth_noise_step():
+    return (_noise_step(),), {}
+
+
+@_exercise(
+    "rmsprop.noise_step",
+    "d2l.check('rmsprop.noise_step', step)",
+    _truth_noise_step,
+    [
+        "The leaky average s_t settles at the mean of g^2, which is sigma^2 for pure noise.",
+        "A step is eta g / sqrt(s) with sqrt(s) about sigma, and g / sigma is standard normal.",
+    ],
+)
+def _rms_noise_step(step):
+    v = abs(_num("step", step))
+    truth = _truth_noise_step()[0][0]
+    if _close(v, truth, rel=0.1):
+        return True, (f"about eta: s_t settles near sigma^2, so the step eta g / sqrt(s_t) is about eta times a "
+                      f"standard normal number, whatever sigma is (a simulation gives {truth:.3f}; with "
+                      f"sigma = 2 it gives {_noise_step(sigma=2.0):.3f}). RMSProp never settles by itself.")
+    if _close(v, 0.4 * 0.5, rel=0.1):
+        return False, "the step divides the gradient by sqrt(s), about sigma: the sigma cancels."
+    if _close(v, 0.4 / 0.5, rel=0.1):
+        return False, "eta / sigma is the effective rate; multiply it by the size of the gradient, sigma."
+    return False, "s_t settles near sigma^2; what is eta g / sqrt(s_t) then, for g of size sigma?"
+
 
 
 # =============================================================================================
@@ -1591,3 +2013,432 @@ def _travel(distance):
     if _close(v, _DIGITS_TRAIN * 10 * 1e-3, rel=0.03):
         return False, "one step per minibatch of 32 images, not one per image."
     return False, "multiply eta by the number of updates: 10 epochs of 1079 images in minibatches of 32."
+# =============================================================================================
+# schedules
+_WARM_LR, _WARM_START, _WARM_STEPS = 1e-3, 0.1, 10
+
+
+def _truth_warmup_lrs():
+    f = schedules.schedule("linear_warmup", warmup_steps=_WARM_STEPS, start_factor=_WARM_START)
+    return (_WARM_LR * f(0), _WARM_LR * f(9)), {}
+
+
+@_exercise(
+    "schedules.warmup_lrs",
+    "d2l.check('schedules.warmup_lrs', first=..., tenth=...)",
+    _truth_warmup_lrs,
+    [
+        "Before the first optimizer.step() the scheduler has been called 0 times, so the first step "
+        "uses lr * f(0). Which t does the 10th step use?",
+        "f(t) = 0.1 + 0.9 t / 10 for t <= 10; the 10th step has t = 9.",
+    ],
+)
+def _warmup_lrs(first, tenth):
+    a, b = _num("first", first), _num("tenth", tenth)
+    (ta, tb), _ = _truth_warmup_lrs()
+    ok_a, ok_b = _close(a, ta, rel=2e-3), _close(b, tb, rel=2e-3)
+    if ok_a and ok_b:
+        return True, (f"{ta:.1e} and {tb:.2e}. The k-th optimizer step comes after k - 1 calls of "
+                      "scheduler.step(), so it uses lr * f(k - 1): f(0) = start_factor = 0.1 and "
+                      "f(9) = 0.1 + 0.9 * 9/10 = 0.91. The full lr 1e-3 arrives at the 11th step.")
+    if _close(a, _WARM_START, rel=2e-3) or _close(b, tb / _WARM_LR, rel=2e-3):
+        return False, "those are the factors f(t); multiply them by the base lr 1e-3."
+    tips = []
+    if not ok_a:
+        if _close(a, _WARM_LR * (_WARM_START + (1 - _WARM_START) / _WARM_STEPS), rel=2e-3):
+            tips.append("first: no scheduler.step() has run before the first optimizer step, so t = 0")
+        else:
+            tips.append("first: the warm-up starts at start_factor times the base lr")
+    if not ok_b:
+        if _close(b, _WARM_LR, rel=2e-3):
+            tips.append("tenth: the 10th step comes after only 9 calls of scheduler.step(), so t = 9 "
+                        "and the warm-up is not over yet")
+        else:
+            tips.append("tenth: use f(t) = 0.1 + 0.9 t / 10 with t = 9")
+    return False, "; ".join(tips) + "."
+
+
+_SEQ_LR, _SEQ_WARM, _SEQ_TMAX, _SEQ_T = 0.1, 10, 90, 55
+
+
+def _seq_schedule():
+    return schedules.sequential(
+        [schedules.schedule("linear_warmup", warmup_steps=_SEQ_WARM, start_factor=0.1),
+         schedules.schedule("cosine", T_max=_SEQ_TMAX)], [_SEQ_WARM])
+
+
+def _truth_sequential():
+    return (_SEQ_LR * _seq_schedule()(_SEQ_T),), {}
+
+
+@_exercise(
+    "schedules.sequential_restart",
+    "d2l.check('schedules.sequential_restart', lr)",
+    _truth_sequential,
+    [
+        "SequentialLR hands over to the cosine at the milestone, and the cosine counts its own steps "
+        "from 0 there.",
+        "After 55 calls the cosine has made 55 - 10 = 45 of its T_max = 90 steps: half way.",
+    ],
+)
+def _sequential(lr):
+    v = _num("lr", lr)
+    (truth,), _ = _truth_sequential()
+    if _close(v, truth, rel=2e-3):
+        return True, (f"{truth:.3g}. The cosine starts its own count at the milestone 10, so after 55 "
+                      "calls it has made 45 of its 90 steps: (1 + cos(pi/2)) / 2 = 0.5 of the base lr.")
+    if _close(v, _SEQ_LR * schedules.cosine(_SEQ_T, T_max=_SEQ_TMAX), rel=2e-3):
+        return False, ("you ran the cosine from t = 0 at the very start. In SequentialLR the cosine "
+                       "takes over at the milestone and counts from 0 there.")
+    if _close(v, truth / _SEQ_LR, rel=2e-3):
+        return False, "that is the factor; multiply by the base lr 0.1."
+    return False, ("work out how many steps the cosine itself has made after 55 calls, then use "
+                   "(1 + cos(pi t / T_max)) / 2 times the base lr.")
+
+
+_ADAM_G1 = 1e-7
+
+
+def _truth_adam_first():
+    step = rules.adam(np.zeros(1), np.array([_ADAM_G1]), {}, lr=1e-3)  # torch's defaults
+    return (float(abs(step[0])),), {}
+
+
+@_exercise(
+    "schedules.adam_first_step",
+    "d2l.check('schedules.adam_first_step', distance)",
+    _truth_adam_first,
+    [
+        "After bias correction, m_hat_1 = g_1 and v_hat_1 = g_1^2.",
+        "The step is lr * g / (|g| + eps) with g = 1e-7 and eps = 1e-8.",
+    ],
+)
+def _adam_first(distance):
+    v = abs(_num("distance", distance))
+    (truth,), _ = _truth_adam_first()
+    if _close(v, truth, rel=2e-3):
+        return True, (f"{truth:.3e}: lr * g / (|g| + eps) = 1e-3 * 1e-7 / 1.1e-7. Bias correction makes "
+                      "the first step about lr in every coordinate, however small its gradient; only "
+                      "eps (here 10 % of |g|) shortens it a little.")
+    if _close(v, 1e-3 * _ADAM_G1, rel=2e-3):
+        return False, "lr * g is the step of SGD. Adam divides by sqrt(v_hat_1) = |g_1| first."
+    if _close(v, 1e-3, rel=2e-3):
+        return False, "almost: eps = 1e-8 is not negligible next to |g| = 1e-7. Add it to |g|."
+    raw = float(abs(rules.adam(np.zeros(1), np.array([_ADAM_G1]), {}, lr=1e-3, bias_correction=False)[0]))
+    if _close(v, raw, rel=2e-3):
+        return False, "that is the step without bias correction; torch.optim.Adam corrects both moments."
+    return False, "compute m_hat_1 / (sqrt(v_hat_1) + eps) times lr, with m_hat_1 = g and v_hat_1 = g^2."
+
+
+_CYCLE_MAX, _CYCLE_STEPS = 0.1, 1000
+
+
+def _truth_one_cycle():
+    f = schedules.schedule("one_cycle", total_steps=_CYCLE_STEPS)
+    return (_CYCLE_MAX * f(0), _CYCLE_MAX * f(_CYCLE_STEPS - 1)), {}
+
+
+@_exercise(
+    "schedules.one_cycle_ends",
+    "d2l.check('schedules.one_cycle_ends', first=..., last=...)",
+    _truth_one_cycle,
+    [
+        "OneCycleLR starts at max_lr / div_factor (div_factor = 25).",
+        "It ends, at step total_steps, at the start value divided by final_div_factor = 1e4.",
+    ],
+)
+def _one_cycle(first, last):
+    a, b = _num("first", first), _num("last", last)
+    (ta, tb), _ = _truth_one_cycle()
+    ok_a, ok_b = _close(a, ta, rel=2e-3), _close(b, tb, rel=2e-3)
+    if ok_a and ok_b:
+        return True, (f"{ta:g} and {tb:.0e}: up from max_lr/25 to max_lr in the first 30 % of the "
+                      "steps, then down to (max_lr/25)/1e4, far below where it started.")
+    tips = []
+    if not ok_a:
+        tips.append("first: the cycle starts low, at max_lr / div_factor" if _close(a, _CYCLE_MAX, rel=2e-3)
+                    else "first: max_lr / div_factor with div_factor = 25")
+    if not ok_b:
+        if _close(b, ta, rel=2e-3):
+            tips.append("last: it does not return to the start; final_div_factor = 1e4 takes it much lower")
+        elif b == 0:
+            tips.append("last: it never reaches 0; it ends at the start value / final_div_factor")
+        else:
+            tips.append("last: the start value max_lr / 25 divided by final_div_factor = 1e4")
+    return False, "; ".join(tips) + "."
+
+
+# validation losses for the ReduceLROnPlateau exercise (threshold 1e-4, relative)
+_PLATEAU_LOSSES = (1.00, 0.80, 0.70, 0.71, 0.69995, 0.72, 0.73, 0.74, 0.60)
+
+
+def _first_drop(losses, **kwargs) -> Optional[int]:
+    sched = schedules.ReduceLROnPlateau(1.0, **kwargs)
+    for epoch, loss in enumerate(losses, start=1):
+        if sched.step(loss) < 1.0:
+            return epoch
+    return None
+
+
+def _truth_plateau():
+    return (_first_drop(_PLATEAU_LOSSES, factor=0.5, patience=2),), {}
+
+
+@_exercise(
+    "schedules.plateau_epoch",
+    "d2l.check('schedules.plateau_epoch', epoch)",
+    _truth_plateau,
+    [
+        "Count the bad epochs after the best loss so far. A loss is only better if it beats the best by "
+        "the relative threshold 1e-4.",
+        "patience = 2 tolerates two bad epochs in a row; the lr drops when the count reaches three.",
+    ],
+)
+def _plateau(epoch):
+    v = _num("epoch", epoch)
+    (truth,), _ = _truth_plateau()
+    if v == truth:
+        return True, (f"after epoch {truth}. The best loss 0.70 comes at epoch 3; 0.69995 is not better "
+                      "by the threshold (it would need < 0.70 * (1 - 1e-4) = 0.69993), so epochs 4, 5 "
+                      "and 6 are three bad epochs, one more than patience = 2.")
+    if v == truth - 1:
+        return False, ("patience = 2 means two bad epochs are tolerated; the lr drops when the count "
+                       "exceeds it, at the third.")
+    if v == _first_drop(_PLATEAU_LOSSES, factor=0.5, patience=2, threshold=0.0):
+        return False, ("0.69995 does not count as an improvement: with threshold 1e-4 (relative) it "
+                       "must be below 0.70 * (1 - 1e-4) = 0.69993.")
+    return False, "list the epochs, mark which ones beat the best loss so far by the threshold, and count."
+
+
+_CLIP_G = np.array([3.0, 4.0])
+
+
+def _truth_clipping():
+    (by_norm,), _ = rules.clip_grad_norm([_CLIP_G], 1.0)
+    (by_value,) = rules.clip_grad_value([_CLIP_G], 1.0)
+    return (tuple(by_norm), tuple(by_value)), {}
+
+
+@_exercise(
+    "schedules.clipping",
+    "d2l.check('schedules.clipping', by_norm=(..., ...), by_value=(..., ...))",
+    _truth_clipping,
+    [
+        "By norm: if ||g|| > c, rescale g to length c. By value: clamp each coordinate to [-c, c].",
+        "||(3, 4)|| = 5.",
+    ],
+)
+def _clipping(by_norm, by_value):
+    n = _vec("by_norm", by_norm)
+    v = _vec("by_value", by_value)
+    (tn, tv), _ = _truth_clipping()
+    ok_n, ok_v = np.allclose(n, tn, atol=1e-3), np.allclose(v, tv, atol=1e-6)
+    if ok_n and ok_v:
+        return True, ("by norm (0.6, 0.8): the length is capped at 1 and the direction kept; by value "
+                      "(1, 1): each coordinate is cut to 1, and the direction turns from 53.1 to 45 "
+                      "degrees.")
+    if np.allclose(n, tv, atol=1e-3) and np.allclose(v, tn, atol=1e-3):
+        return False, "swapped: clipping by norm keeps the direction, clipping by value does not."
+    tips = []
+    if not ok_n:
+        if np.allclose(n, _CLIP_G / _CLIP_G.sum(), atol=1e-3):
+            tips.append("by norm: divide by the length sqrt(3^2 + 4^2), not by the sum")
+        elif np.allclose(n, _CLIP_G / _CLIP_G.max(), atol=1e-3):
+            tips.append("by norm: divide by the length of g, not by its largest entry")
+        else:
+            tips.append("by norm: rescale g to length 1 (it keeps its direction)")
+    if not ok_v:
+        tips.append("by value: clamp each coordinate to [-1, 1] on its own")
+    return False, "; ".join(tips) + "."
+
+
+# =============================================================================================
+# after_adam
+
+
+def _nadam_mu(t: int) -> float:
+    """NAdam's momentum weight mu_t, read off the course's rule: P_t / P_{t-1} (torch's defaults)."""
+    state: dict = {}
+    x, g = np.zeros(1), np.ones(1)
+    prev = 1.0
+    for _ in range(t):
+        prev = float(state.get("mu_product", np.ones(1))[0])
+        rules.nadam(x, g, state)
+    return float(state["mu_product"][0]) / prev
+
+
+def _truth_nadam_mu():
+    return (_nadam_mu(1000),), {}
+
+
+@_exercise(
+    "after_adam.nadam_mu",
+    "d2l.check('after_adam.nadam_mu', mu_1000)",
+    _truth_nadam_mu,
+    [
+        "mu_t = beta1 (1 - 0.5 * 0.96 ** (t * momentum_decay)), with momentum_decay = 0.004.",
+        "t * momentum_decay = 1000 * 0.004 = 4, and 0.96 ** 4 = 0.8493.",
+    ],
+)
+def _nadam_mu_judge(mu_1000):
+    v = _num("mu_1000", mu_1000)
+    truth = _truth_nadam_mu()[0][0]
+    if _close(v, truth, abs_=5e-4):
+        return True, (f"mu_1000 = 0.9 (1 - 0.5 * 0.96^4) = {truth:.4f}: after a thousand steps NAdam's "
+                      "look-ahead still uses little more than half of beta1. It reaches 95 % of beta1 only "
+                      "after about 14 000 steps.")
+    if _close(v, 0.9, abs_=5e-3):
+        return False, ("0.9 is beta1, the value mu_t approaches only after many thousands of steps; with "
+                       "momentum_decay = 0.004 the exponent of 0.96 is t * 0.004.")
+    if _close(v, _nadam_mu(1), abs_=2e-3):
+        return False, "that is mu_t at the start (t = 1). At t = 1000 the exponent is 1000 * 0.004 = 4."
+    if _close(v, 0.9 * 0.5 * 0.96 ** 4, abs_=2e-3):
+        return False, "that is beta1 * 0.5 * 0.96^4; mu_t is beta1 times (1 - 0.5 * 0.96^4)."
+    return False, "mu_t = beta1 (1 - 0.5 * 0.96 ** (t * 0.004)); put t = 1000."
+
+
+def _radam_first_adaptive(beta2: float, lr: float = 0.1) -> int:
+    """The first step at which the course's RAdam (torch's threshold) takes a rectified step: with a
+    constant gradient 1 a momentum step is exactly lr, a rectified one lr * r_t < lr."""
+    x, state = np.zeros(1), {}
+    for t in range(1, 200):
+        new = rules.radam(x, np.ones(1), state, lr=lr, beta2=beta2, eps=0.0)
+        if abs(abs(new[0] - x[0]) - lr) > 1e-12:
+            return t
+        x = new
+    raise RuntimeError("RAdam never took an adaptive step")
+
+
+def _truth_radam_first():
+    return (_radam_first_adaptive(0.8),), {}
+
+
+@_exercise(
+    "after_adam.radam_first_adaptive",
+    "d2l.check('after_adam.radam_first_adaptive', t)",
+    _truth_radam_first,
+    [
+        "rho_inf = 2 / (1 - beta2) - 1 = 9 for beta2 = 0.8, and rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t).",
+        "torch.optim.RAdam adapts once rho_t > 5: compute rho_5, rho_6, rho_7.",
+    ],
+)
+def _radam_first_judge(t):
+    v = _num("t", t)
+    truth = _truth_radam_first()[0][0]
+    if v == truth:
+        return True, (f"step {truth}: rho_5 = 4.13, rho_6 = 4.74, rho_7 = 5.28, and PyTorch switches on "
+                      "rho_t > 5. The paper's threshold rho_t > 4 would switch at step 5: with a short "
+                      "memory the two thresholds are two steps apart.")
+    if v == 5:
+        return False, "5 is the paper's threshold (rho_t > 4); PyTorch switches on rho_t > 5."
+    if v == _radam_first_adaptive(0.999):
+        return False, ("6 is the answer for beta2 = 0.999, where rho_t is close to t early on. With "
+                       "beta2 = 0.8, rho_inf is only 9 and rho_t grows more slowly.")
+    return False, "compute rho_t = 9 - 2 t 0.8^t / (1 - 0.8^t) for t = 5, 6, 7, ... and find the first above 5."
+
+
+_LLAMA_MLP = (4096, 11008)
+
+
+def _adafactor_state_numbers(shape) -> int:
+    """The numbers in the course's Adafactor state for a matrix of this shape (without the step)."""
+    state: dict = {}
+    rules.adafactor(np.zeros(shape), np.ones(shape), state)
+    return int(sum(v.size for k, v in state.items() if k != "t"))
+
+
+def _truth_adafactor_state():
+    # the state of an (m, n) matrix is one mean per row and per column: counted on small matrices
+    # (a 4096 x 11008 one would take gigabytes here), it is m + n for any shape
+    assert _adafactor_state_numbers((4, 11)) == 15 and _adafactor_state_numbers((40, 110)) == 150
+    return (_LLAMA_MLP[0] + _LLAMA_MLP[1],), {}
+
+
+@_exercise(
+    "after_adam.adafactor_state",
+    "d2l.check('after_adam.adafactor_state', numbers)",
+    _truth_adafactor_state,
+    [
+        "Adafactor keeps the row means R (one per row) and the column means C (one per column) of g^2.",
+        "A 4096 x 11008 matrix has 4096 rows and 11008 columns.",
+    ],
+)
+def _adafactor_state_judge(numbers):
+    v = _num("numbers", numbers)
+    m, n = _LLAMA_MLP
+    if v == m + n:
+        return True, (f"{m} + {n} = {m + n}: one mean per row and one per column, about 3000 times fewer "
+                      f"than Adam's {m * n:,} for the second moment alone.")
+    if v == m * n:
+        return False, "that is Adam's second moment, one number per weight. Adafactor factors it."
+    if v == 2 * m * n:
+        return False, "that is Adam's whole state (two moments). Adafactor keeps row and column means only."
+    if v in (m, n):
+        return False, "that counts only the rows or only the columns; Adafactor keeps both."
+    return False, "count one number per row and one per column of the matrix."
+
+
+def _truth_muon_vector():
+    step = rules.muon(np.zeros(2), np.array([3.0, -1.0]), {}, lr=0.05, weight_decay=0.0)
+    return (float(np.linalg.norm(step)),), {}
+
+
+@_exercise(
+    "after_adam.muon_vector_step",
+    "d2l.check('after_adam.muon_vector_step', length)",
+    _truth_muon_vector,
+    [
+        "A vector is a 1 x 2 matrix: it has one singular value, which the normalisation makes 1.",
+        "Five Newton-Schulz steps map that 1 to p(p(p(p(p(1))))) with p(s) = 3.4445 s - 4.7750 s^3 + 2.0315 s^5.",
+    ],
+)
+def _muon_vector_judge(length):
+    v = _num("length", length)
+    truth = _truth_muon_vector()[0][0]
+    a, b, c = rules.NS_COEFFICIENTS
+    if _close(v, truth, rel=2e-3):
+        return True, (f"{truth:.4f} = 0.6964 * 0.05, whatever the gradient: on a vector Muon is normalised "
+                      "momentum descent. 1 is not a fixed point of torch's Newton-Schulz polynomial; five "
+                      "steps map it to 0.6964.")
+    if _close(v, 0.05, rel=2e-3):
+        return False, ("the exact orthogonal factor would give 0.05, but Newton-Schulz with torch's "
+                       "coefficients does not reach 1: it maps the singular value 1 to p^5(1).")
+    if _close(v, 0.05 * (a + b + c), rel=2e-3):
+        return False, "that is one Newton-Schulz step, p(1) = a + b + c. Muon takes five."
+    if _close(v, 0.05 * math.sqrt(2), rel=2e-3) or _close(v, 0.05 * 0.2 * math.sqrt(2) * 0.6964, rel=2e-3):
+        return False, "the ratio sqrt(max(1, m/n)) is 1 for a 1 x 2 matrix (the default adjust_lr_fn)."
+    return False, "the step is lr times p^5(1); compute p five times starting from s = 1."
+
+
+_SPECTRAL_G = np.array([[3.0, 0.0], [4.0, 5.0]])
+
+
+def _truth_spectral():
+    return (float(np.linalg.svd(_SPECTRAL_G, compute_uv=False).sum()),), {}
+
+
+@_exercise(
+    "after_adam.spectral_steepest",
+    "d2l.check('after_adam.spectral_steepest', value)",
+    _truth_spectral,
+    [
+        "The maximum is attained at D = U V^T, where G = U S V^T; then <G, D> = trace(S).",
+        "The singular values of G are the square roots of the eigenvalues of G^T G = [[25, 20], [20, 25]].",
+    ],
+)
+def _spectral_judge(value):
+    v = _num("value", value)
+    truth = _truth_spectral()[0][0]
+    s = np.linalg.svd(_SPECTRAL_G, compute_uv=False)
+    if _close(v, truth, abs_=2e-3):
+        return True, (f"sqrt(45) + sqrt(5) = {truth:.3f}, the sum of the singular values (the nuclear norm), "
+                      "at D = U V^T: Muon's direction is steepest descent under the spectral norm.")
+    if _close(v, float(np.linalg.norm(_SPECTRAL_G)), abs_=2e-3):
+        return False, ("that is ||G||_F, the best value over the Frobenius ball (D = G / ||G||_F). The "
+                       "spectral ball is larger: it allows every singular value of D to be 1.")
+    if _close(v, float(s[0]), abs_=2e-3):
+        return False, "that is the largest singular value only; U V^T collects every singular value."
+    if _close(v, float(np.abs(_SPECTRAL_G).sum()), abs_=2e-3):
+        return False, ("12 is <G, sign(G)>, but sign(G) has spectral norm 1.62 > 1, so it is not allowed "
+                       "here (that is the answer for the infinity norm).")
+    return False, "write G = U S V^T and take D = U V^T: the value is the sum of the singular values."

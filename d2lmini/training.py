@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -40,6 +40,7 @@ __all__ = [
     "seed_streams",
     "rule_trainer",
     "resolve_rule",
+    "per_parameter_rules",
     "one_thread",
     "classification_tensors",
     "accuracy",
@@ -828,11 +829,94 @@ def rule_trainer(rule: "str | Callable") -> Callable:
     return trainer
 
 
+#: The groups a per-parameter rule may name besides single parameters (:func:`per_parameter_rules`).
+PARAMETER_GROUPS = ("weight", "bias")
+
+
+def per_parameter_rules(rules_by_param, names: Sequence[str], ndims: Sequence[int],
+                        hyperparams=()) -> List[Tuple[Callable, Dict[str, Any], Dict[str, Any]]]:
+    """One rule per parameter, for optimizers that treat parameters differently (Muon for the
+    hidden weight matrices, AdamW for the rest).
+
+    ``rules_by_param`` is a dict. Its keys are parameter names (a Net's ``'W1'``, ``'b1'``,
+    ``'W2'``, ...; for another module those of ``named_parameters()``) or the groups
+    ``'weight'`` (every parameter with two or more axes) and ``'bias'`` (every 1-D parameter);
+    a parameter's own name wins over its group. A value is a rule (a name or a function) or
+    ``(rule, {hyperparameters})``: those hyperparameters hold for that rule's parameters only and
+    win over the shared ones. Muon for the hidden layer, AdamW at lr 3e-3 for the output layer
+    and the biases::
+
+        {'W1': 'muon', 'weight': ('adamw', {'lr': 3e-3}), 'bias': ('adamw', {'lr': 3e-3})}
+
+    Each rule gets the shared ``hyperparams`` it takes (``lr``, and in a sweep the swept ones);
+    every parameter must get a rule and every shared hyperparameter must be taken by at least
+    one of the rules. Returns, per parameter in the order of ``names``, ``(rule function, its
+    hyperparameters as hyperparameters_of gives them, its own hyperparameters)``.
+    """
+    from .rules import hyperparameters_of
+
+    if not isinstance(rules_by_param, Mapping) or not rules_by_param:
+        raise TypeError("a per-parameter rule must be a non-empty dict such as "
+                        "{'weight': 'muon', 'bias': 'adamw'}, got " + repr(rules_by_param))
+    names = list(names)
+    allowed = list(names) + list(PARAMETER_GROUPS)
+    resolved: Dict[str, Tuple[Callable, Dict[str, Any], Dict[str, Any]]] = {}
+    for key, spec in rules_by_param.items():
+        if key not in allowed:
+            raise ValueError(f"per-parameter rule: unknown key {key!r}; use a parameter name "
+                             f"({', '.join(names)}) or a group ({', '.join(PARAMETER_GROUPS)})")
+        own: Dict[str, Any] = {}
+        if isinstance(spec, tuple):
+            if len(spec) != 2 or not isinstance(spec[1], Mapping):
+                raise TypeError(f"per-parameter rule {key!r}: give a rule or (rule, {{hyperparameters}}), "
+                                f"got {spec!r}")
+            spec, own = spec[0], dict(spec[1])
+        fn = resolve_rule(spec)
+        known = hyperparameters_of(fn)
+        unknown = sorted(set(own) - set(known))
+        if unknown:
+            raise TypeError(f"per-parameter rule {key!r}: {fn.__name__} has no hyperparameter(s) "
+                            f"{unknown}; it takes {sorted(known)}")
+        resolved[key] = (fn, known, own)
+    parts = []
+    for name, ndim in zip(names, ndims):
+        group = "weight" if ndim >= 2 else "bias"
+        if name in resolved:
+            parts.append(resolved[name])
+        elif group in resolved:
+            parts.append(resolved[group])
+        else:
+            raise ValueError(f"per-parameter rule: parameter {name!r} has no rule; add the key "
+                             f"{name!r} or the group {group!r}")
+    taken = set().union(*(set(known) for _, known, _ in parts))
+    unknown = sorted(set(hyperparams) - taken)
+    if unknown:
+        raise TypeError(f"no rule of {'+'.join(_part_names(parts))} takes the hyperparameter(s) "
+                        f"{unknown}")
+    return parts
+
+
+def _part_names(parts) -> List[str]:
+    """The distinct rule names of a per-parameter rule, in order of first use."""
+    return list(dict.fromkeys(getattr(fn, "__name__", "rule") for fn, _, _ in parts))
+
+
+def _part_hyperparams(known: Dict[str, Any], shared: Mapping, own: Mapping,
+                      factor: Optional[float] = None) -> Dict[str, Any]:
+    """The hyperparameters of one part of a per-parameter rule: the shared ones its rule takes,
+    then its own; with a schedule ``factor``, its lr (own, shared or the rule's default) times it."""
+    hp = {k: v for k, v in shared.items() if k in known}
+    hp.update(own)
+    if factor is not None and "lr" in known:
+        hp["lr"] = hp.get("lr", known["lr"][0]) * factor
+    return hp
+
+
 def _optimizer_kind(optimizer) -> str:
     """'torch' (a torch.optim class), 'rule' (a d2lmini rule or its name) or 'trainer'."""
     import torch
 
-    if isinstance(optimizer, str):
+    if isinstance(optimizer, (str, Mapping)):  # a rule's name, or one rule per parameter
         return "rule"
     if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
         return "torch"
@@ -1048,7 +1132,9 @@ def train_classifier(optimizer, hyperparams: Optional[Dict[str, Any]] = None, da
         * a ``torch.optim`` class such as ``torch.optim.Adam``, built with ``**hyperparams``;
         * a d2lmini rule or its name (``'adam'``, ``d2l.rules.rmsprop``, ...), applied to each
           parameter through :func:`rule_trainer` with ``**hyperparams``: exactly what a batched
-          :func:`d2lmini.sweeps.sweep` does for this configuration.
+          :func:`d2lmini.sweeps.sweep` does for this configuration;
+        * one rule per parameter, a dict such as ``{'weight': 'muon', 'bias': 'adamw'}`` (see
+          :func:`per_parameter_rules`): each rule gets the hyperparameters it takes.
     hyperparams:
         A dict such as ``{'lr': 0.1}``.
     data:
@@ -1130,6 +1216,10 @@ def _train_classifier(optimizer, hyperparams, data, model, num_epochs, batch_siz
         except TypeError as exc:
             raise TypeError(f"could not build {optimizer.__name__} with {hyperparams}: {exc}") from None
         base_lrs = [group["lr"] for group in opt.param_groups]
+    elif kind == "rule" and isinstance(optimizer, Mapping):  # one rule per parameter
+        names = [name for name, _ in net.named_parameters()]
+        parts = per_parameter_rules(optimizer, names, [p.ndim for p in params], hyperparams)
+        rule_states = [{} for _ in params]
     elif kind == "rule":
         from .rules import hyperparameters_of
 
@@ -1190,6 +1280,12 @@ def _train_classifier(optimizer, hyperparams, data, model, num_epochs, batch_siz
                         for group, lr0 in zip(opt.param_groups, base_lrs):
                             group["lr"] = lr0 * m
                     opt.step()
+                elif kind == "rule" and isinstance(optimizer, Mapping):
+                    with np.errstate(all="ignore"):
+                        for p, state, (fn_p, known_p, own_p) in zip(params, rule_states, parts):
+                            x, g = _as_matrix_view(p), _as_matrix_view(p.grad)
+                            x[...] = fn_p(x, g, state, **_part_hyperparams(
+                                known_p, hyperparams, own_p, None if lr_schedule is None else m))
                 elif kind == "rule":
                     hp = hyperparams if lr_schedule is None else dict(hyperparams, lr=base_lr * m)
                     step_fn(params, rule_states, hp)

@@ -79,3 +79,22 @@ def test_house_style(run):
         assert heading in md
     assert "of your mind" not in md  # issue 15, point 10: the garbled phrase is gone
     assert "sliders you move, and a path that redraws" in md
+
+
+def test_tour_lists_every_chapter_with_its_title():
+    """The tour's table has one row per chapter notebook, in order, with the chapter's own title."""
+    import json
+    import re
+
+    folder = nbrun.NOTEBOOKS
+    tour = json.loads((folder / NAME).read_text(encoding="utf-8"))
+    text = "\n".join("".join(c["source"]) for c in tour["cells"] if c["cell_type"] == "markdown")
+    rows = re.findall(r"^\| (\d+) \| \[([^\]]+)\]\(([^)]+\.ipynb)\) \|", text, re.M)
+    chapters = sorted(p.name for p in folder.glob("[0-9][0-9]_*.ipynb") if p.name != NAME)
+    assert [link for _, _, link in rows] == chapters
+    for number, title, link in rows:
+        assert int(number) == int(link[:2])
+        nb = json.loads((folder / link).read_text(encoding="utf-8"))
+        heading = next(line[2:].strip() for c in nb["cells"] if c["cell_type"] == "markdown"
+                       for line in "".join(c["source"]).splitlines() if line.startswith("# "))
+        assert heading.startswith(title), (link, heading, title)

@@ -77,6 +77,29 @@ print(json.dumps(_out))
 """
 
 
+# Section 8 (the digits network): the sweeps' numbers, as the kernel holds them.
+NETWORK = r"""
+import json
+_out = {
+    'net': net, 'pairs': pairs,
+    'seeds': [plain.seeds, heavy.seeds], 'epochs': [int(plain.epochs[-1]), int(heavy.epochs[-1])],
+    'model': [list(plain.sizes), list(heavy.sizes)], 'batch': [plain.batch_size, heavy.batch_size],
+    'fixed': [plain.fixed, heavy.fixed],
+    'lrs': [plain.lrs.tolist(), heavy.lrs.tolist()],
+    'mean': [plain.mean().tolist(), heavy.mean().tolist()],
+    'n_diverged': [plain.n_diverged().tolist(), heavy.n_diverged().tolist()],
+    'at_best': {k: v.tolist() for k, v in at_best.items()}, 'later_gap': float(later_gap),
+    'per_seed_best': [plain.by_setting()[plain.best()['index']].tolist(),
+                      heavy.by_setting()[heavy.best()['index']].tolist()],
+}
+# exercise 6's worked answer: the sweep it asks the reader to run
+_half = d2l.sweep('sgd', lrs=[0.05, 0.15, 0.5], seeds=range(5), data=digits, num_epochs=20,
+                  momentum=0.5, verbose=False)
+_out['half'] = {'best_lr': _half.best_lr, 'mean': _half.mean().tolist(), 'std': _half.std().tolist()}
+_out['sgd_std'] = plain.std().tolist()
+print(json.dumps(_out))
+"""
+
 # The exercise checks accept the answers the notebook's own code computes and reject wrong ones.
 CHECKS = r"""
 import json, io, contextlib
@@ -90,7 +113,12 @@ for _name, _call in [('zero_start', lambda: d2l.check('momentum.zero_start_weigh
                      ('nesterov_edge', lambda: d2l.check('momentum.nesterov_edge', nesterov_edge(0.5) / 4)),
                      ('nesterov_edge_wrong', lambda: d2l.check('momentum.nesterov_edge', 0.75)),
                      ('tuning_best', lambda: d2l.check('momentum.tuning', eta_star, beta_star)),
-                     ('tuning_diverges', lambda: d2l.check('momentum.tuning', 1.0, 0.0))]:
+                     ('tuning_diverges', lambda: d2l.check('momentum.tuning', 1.0, 0.0)),
+                     ('digits_lr_half', lambda: d2l.check('momentum.digits_lr_half', net['SGD']['lr'] * (1 - 0.5))),
+                     ('digits_lr_half_wrong', lambda: d2l.check('momentum.digits_lr_half', net['SGD']['lr'])),
+                     ('velocity_steps', lambda: d2l.check('momentum.velocity_steps',
+                                                          next(t for t in range(1, 100) if 1 - 0.9 ** t >= 0.9))),
+                     ('velocity_steps_wrong', lambda: d2l.check('momentum.velocity_steps', 1 / (1 - 0.9)))]:
     _buf = io.StringIO()
     with contextlib.redirect_stdout(_buf):
         _result = _call()
@@ -104,13 +132,13 @@ print(json.dumps(_said))
 @pytest.fixture(scope="module")
 def run():
     nb, results, seconds = nbrun.run_notebook(
-        NAME, {"numbers": NUMBERS, "checks": CHECKS, "explore": EXPLORER_CHECK})
+        NAME, {"numbers": NUMBERS, "checks": CHECKS, "explore": EXPLORER_CHECK, "network": NETWORK})
     return nb, results, seconds
 
 
 def test_house_style(run):
     nb, _, _ = run
-    nbrun.check_house_style(nb, '# Add ', min_checks=5, slug='momentum')
+    nbrun.check_house_style(nb, '# Add ', min_checks=7, slug='momentum')
 
 
 def test_classic_numbers(run):
@@ -162,7 +190,11 @@ def test_momentum_forms(run):
     g = n["grad_at_start"]
     assert n["damped_first_step"] == pytest.approx([-5 - 0.6 * g[0], -2 - 0.6 * g[1]], abs=1e-12)
     text = nbrun.all_text(nb)
-    assert re.search(r"epoch 20, x1:? -0.289993, x2:? 0.001723", text)  # the notebook's own print
+    # the notebook's own prints use d2l-en's line (with colons), as d2l.train_2d does
+    assert "EMA form, lr 0.6, beta 0.5:         epoch 20, x1: -0.289993, x2: 0.001723" in text
+    assert "torch SGD lr 0.3, momentum 0.5:     epoch 20, x1: -0.289993, x2: 0.001723" in text
+    assert "torch SGD lr 0.06, momentum 0.9:    epoch 20, x1: -0.038248, x2: 0.471941" in text
+    assert "epoch 20, x1: 0.007188, x2: 0.002553   (torch.optim.SGD)" in text
 
 
 def test_quadratic_analysis(run):
@@ -195,6 +227,14 @@ def test_nesterov(run):
     lo, hi = n["nesterov_radius_at_edge"]
     assert lo < 1 < hi
     assert "epoch 20, x1: -0.109296, x2: -44.663927" in nbrun.all_text(nb)
+    assert "torch.optim.SGD(nesterov=True): epoch 20, x1: -0.341872, x2: -0.000003" in nbrun.all_text(nb)
+
+
+def test_printouts_use_d2l_ens_line(run):
+    nb, _, _ = run
+    text = nbrun.all_text(nb)
+    assert len(re.findall(r"epoch 20, x1: -?\d+\.\d{6}, x2: -?\d+\.\d{6}", text)) >= 12
+    assert not re.search(r"epoch \d+, x1 -?\d", text), "the port's old line (no colons) is gone"
 
 
 def test_minibatch_training(run):
@@ -225,10 +265,11 @@ def test_explorers(run):
 def test_exercise_checks(run):
     nb, r, _ = run
     c = r["checks"]
-    for name in ("zero_start", "heavy_ball_edge", "ema_translation", "nesterov_edge", "tuning_best"):
+    for name in ("zero_start", "heavy_ball_edge", "ema_translation", "nesterov_edge", "tuning_best",
+                 "digits_lr_half", "velocity_steps"):
         assert c[name][0] is True and c[name][1].startswith("Right"), (name, c[name])
     for name in ("zero_start_wrong", "heavy_ball_edge_wrong", "ema_translation_wrong",
-                 "nesterov_edge_wrong", "tuning_diverges"):
+                 "nesterov_edge_wrong", "tuning_diverges", "digits_lr_half_wrong", "velocity_steps_wrong"):
         assert c[name][0] is False and c[name][1].startswith("Not quite"), (name, c[name])
     assert "diverges" in c["tuning_diverges"][1]
     assert "heavy ball's edge" in c["nesterov_edge_wrong"][1]
@@ -237,3 +278,96 @@ def test_exercise_checks(run):
     md = "\n".join(x.source for x in nb.cells if x.cell_type == "markdown")
     assert "article" not in md.lower()
     assert "A common claim in tutorials is that the EMA form" in md
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 8: the digits network. Every relation the text states, read back from the kernel; the
+# sweeps are deterministic (float64, seeded), so the numbers the text quotes are checked too.
+
+
+def _md(nb):
+    """The notebook's markdown with every run of whitespace as one space (line breaks are layout)."""
+    return " ".join(" ".join(c.source for c in nb.cells if c.cell_type == "markdown").split())
+
+
+def test_digits_setup(run):
+    _, r, _ = run
+    n = r["network"]
+    assert n["seeds"] == [[0, 1, 2, 3, 4]] * 2
+    assert n["epochs"] == [20, 20] and n["model"] == [[64, 32, 10]] * 2 and n["batch"] == [32, 32]
+    assert n["fixed"] == [{}, {"momentum": 0.9}]
+    sgd_lrs, mom_lrs = n["lrs"]
+    assert mom_lrs == pytest.approx([lr / 10 for lr in sgd_lrs])    # the ladder ten times lower
+
+
+def test_digits_tuned_momentum_is_not_better(run):
+    nb, r, _ = run
+    n = r["network"]
+    sgd, mom = n["net"]["SGD"], n["net"]["momentum 0.9"]
+    # "momentum's best mean validation loss is *not* lower than plain SGD's, and the difference
+    # between the two bests is smaller than the spread over seeds"
+    assert mom["mean"] >= sgd["mean"]
+    assert mom["mean"] - sgd["mean"] < min(sgd["std"], mom["std"])
+    # "the good learning rates ten times smaller": the best lrs and the working ranges (within 2x)
+    assert mom["lr"] == pytest.approx(sgd["lr"] / 10)
+    for d in (sgd, mom):
+        assert max(d["works"]) / min(d["works"]) == pytest.approx(10)
+    assert [w / 10 for w in sgd["works"]] == pytest.approx(mom["works"])
+    # "both get below 0.1 in the same number of epochs" (every seed gets there)
+    assert min(sgd["reach"]) > 0 and min(mom["reach"]) > 0
+    assert abs(sum(sgd["reach"]) / 5 - sum(mom["reach"]) / 5) <= 0.5
+    # the best lr of the SGD ladder is the premise of exercise 6's check
+    from d2lmini import exercises
+    assert sgd["lr"] == exercises._DIGITS_SGD_BEST_LR
+    # the numbers the summary quotes are the kernel's
+    md = _md(nb)
+    for d in (sgd, mom):
+        assert f"{d['mean']:.3f} ± {d['std']:.3f}" in md
+    assert "A common claim in tutorials is that momentum makes training faster" in md
+
+
+def test_digits_top_of_the_ladders_blows_up_without_diverging(run):
+    _, r, _ = run
+    n = r["network"]
+    for mean, nd in zip(n["mean"], n["n_diverged"]):
+        assert nd == [0, 0, 0, 0, 0]
+        assert mean[-1] > 1e12 and max(mean[:-1]) < 0.25
+
+
+def test_digits_equivalence_pair_by_pair(run):
+    _, r, _ = run
+    pairs = r["network"]["pairs"]
+    assert len(pairs) == 5
+    for p in pairs[:3]:       # "the equivalence holds to a few per cent, less than the spread over seeds"
+        assert not p["blown"] and abs(p["rel"]) < 0.05 and abs(p["rel"]) < p["spread"], p
+    assert pairs[0]["worse"] == 5 and pairs[0]["rel"] > 0    # "a hair behind in every seed"
+    assert not pairs[3]["blown"] and pairs[3]["rel"] > 0.15 and pairs[3]["worse"] == 5   # breaks near the edge
+    assert pairs[4]["blown"]
+
+
+def test_digits_curves_at_the_best_lr(run):
+    nb, r, _ = run
+    n = r["network"]
+    a, b = n["at_best"]["SGD"], n["at_best"]["momentum"]
+    assert b[1] > a[1] * 1.3                     # momentum's first epoch is slower
+    assert n["later_gap"] < 0.05                 # "from epoch 3 on ... at most 4 %"
+    text = nbrun.all_text(nb)
+    assert f"after epoch 1: SGD {a[1]:.2f}, momentum {b[1]:.2f}" in text
+    assert f"at most {100 * n['later_gap']:.0f} %" in text
+    # exercise 7's answer quotes these two numbers
+    assert f"{b[1]:.2f} against {a[1]:.2f}" in _md(nb)
+
+
+def test_exercise_momentum_half_worked_answer(run):
+    nb, r, _ = run
+    n = r["network"]
+    half, sgd_mean, sgd_std = n["half"], n["mean"][0], n["sgd_std"]
+    assert half["best_lr"] == pytest.approx(0.15)
+    best = half["mean"][1]
+    assert f"{best:.3f}" == f"{n['net']['SGD']['mean']:.3f}"        # "the same as plain SGD's best"
+    # momentum 0.5 at 0.05 and 0.5 against plain SGD at 0.1 and 1 (the SGD ladder's 2nd and 4th)
+    assert abs(half["mean"][0] / sgd_mean[1] - 1) < 0.015 and abs(half["mean"][2] / sgd_mean[3] - 1) < 0.015
+    md = _md(nb)
+    assert f"0.15, with a final validation loss of {best:.3f} ± {half['std'][1]:.3f}" in md
+    assert (f"({half['mean'][0]:.3f} and {half['mean'][2]:.3f}, against {sgd_mean[1]:.3f} and "
+            f"{sgd_mean[3]:.3f})") in md

@@ -34,6 +34,68 @@ out = {
 print(json.dumps(out))
 """
 
+# Section 7 (the digits network): the sweeps, the recorded effective rates, the noise runs.
+NETWORK = r"""
+import json
+import numpy as _np
+import torch as _torch
+_out = {
+    'net': net,
+    'seeds': [sgd_sweep.seeds, ada_sweep.seeds], 'epochs': [int(sgd_sweep.epochs[-1]), int(ada_sweep.epochs[-1])],
+    'sizes': [list(sgd_sweep.sizes), list(ada_sweep.sizes)], 'batch': [sgd_sweep.batch_size, ada_sweep.batch_size],
+    'lrs': [sgd_sweep.lrs.tolist(), ada_sweep.lrs.tolist()],
+    'mean': [sgd_sweep.mean().tolist(), ada_sweep.mean().tolist()],
+    'train': [sgd_sweep.mean('train_loss').tolist(), ada_sweep.mean('train_loss').tolist()],
+    'n_diverged': [sgd_sweep.n_diverged().tolist(), ada_sweep.n_diverged().tolist()],
+    'w1_max': float(_np.abs(w1).max()),
+    'lr_ada': float(lr_ada), 'steps_per_epoch': steps_per_epoch,
+    'record_shape': [list(r.shape) for r in rates.values()],
+    'median_at': [median[:, i].tolist() for i in ends], 'fall': fall.tolist(), 'late': late.tolist(),
+    'q10': [float(q10[i]) for i in ends], 'q90': [float(q90[i]) for i in ends],
+    'q_ratio_seeds': [float(q[2][ends[3]] / q[0][ends[3]]) for q in quantiles.values()],
+    'noise_runs': {str(k): v for k, v in noise_runs.items()},
+}
+# the recorded runs are the sweep's own configurations (same weights and minibatches per seed)
+_g = ada_sweep.best()['index']
+_out['logged_vs_sweep'] = [float(_np.max(_np.abs(_np.array(logged[s]['val_loss']) - ada_sweep.by_setting('val_loss', epoch=None)[_g, s, :11])))
+                           for s in range(3)]
+# the rates the trainer recorded are torch.optim.Adagrad's state: one run, step by step
+_rec = []
+_net = d2l.mlp(64, 32, 10, seed=0)
+_opt = _torch.optim.Adagrad(_net.parameters(), lr=lr_ada)
+_X, _y = digits.train[0].double(), digits.train[1]
+_trainer = logged_adagrad(_rec)
+_net2 = d2l.mlp(64, 32, 10, seed=0)
+_states = zero_states(list(_net2.parameters()))
+for _i in range(5):
+    _idx = slice(32 * _i, 32 * _i + 32)
+    for _n in (_net, _net2):
+        for _p in _n.parameters():
+            _p.grad = None
+        _torch.nn.functional.cross_entropy(_n(_X[_idx]), _y[_idx]).backward()
+    _opt.step()
+    _trainer(list(_net2.parameters()), _states, {'lr': lr_ada})
+_torch_rates = _np.concatenate([(lr_ada / (_opt.state[_p]['sum'].sqrt() + 1e-10)).flatten().numpy()
+                                for _p in _net.parameters()])
+_out['rates_vs_torch'] = float(_np.max(_np.abs(_rec[-1] - _torch_rates) / _torch_rates))
+_out["params_vs_torch"] = float(max((_a.detach() - _b.detach()).abs().max() for _a, _b in zip(_net.parameters(), _net2.parameters())))
+# exercise 7: one real AdaGrad step at lr 1 moves every weight with a gradient by 1
+_net3 = d2l.mlp(64, 32, 10, seed=0)
+_w_before = [_p.detach().clone() for _p in _net3.parameters()]
+_torch.nn.functional.cross_entropy(_net3(_X[:32]), _y[:32]).backward()
+_grads = [_p.grad.clone() for _p in _net3.parameters()]
+d2l.rule_trainer('adagrad')(list(_net3.parameters()), [{} for _ in _w_before], {'lr': 1.0})
+_moves = _torch.cat([(_p.detach() - _w).abs()[_g.abs() > 1e-6].flatten()
+                     for _p, _w, _g in zip(_net3.parameters(), _w_before, _grads)])
+_out['first_moves'] = [float(_moves.min()), float(_moves.max()), int(_moves.numel())]
+# the explorer runs the same noise as the notebook's noisy_adagrad
+_out['explorer_noise'] = float(ex_noisy.controls['noise'].value)
+_out['explorer_end'] = [float(v) for v in ex_noisy.trajectory[-1]]
+_out['explorer_steps'] = int(len(ex_noisy.trajectory) - 1)
+_out['noisy_05_end'] = noisy_adagrad(0.5)[0].tolist()
+print(json.dumps(_out))
+"""
+
 # The exercise checks accept the right answers; the explorers answer their own sliders.
 CHECKS = r"""
 import json, io, contextlib
@@ -46,7 +108,11 @@ for _name, _call in [('first_rate', lambda: d2l.check('adagrad.first_rate', eff_
                      ('half_step', lambda: d2l.check('adagrad.half_step', math.sqrt(1e-6 / 3))),
                      ('half_step_wrong', lambda: d2l.check('adagrad.half_step', 1e-3)),
                      ('worst_angle', lambda: d2l.check('adagrad.worst_angle', 62)),
-                     ('worst_angle_wrong', lambda: d2l.check('adagrad.worst_angle', 10))]:
+                     ('worst_angle_wrong', lambda: d2l.check('adagrad.worst_angle', 10)),
+                     ('noise_rate', lambda: d2l.check('adagrad.noise_rate', 0.4 / math.sqrt(100 * 2.0 ** 2))),
+                     ('noise_rate_wrong', lambda: d2l.check('adagrad.noise_rate', 0.4 / (2.0 * 100))),
+                     ('first_step_ratio', lambda: d2l.check('adagrad.first_step_ratio', 1.0 / (1 / math.sqrt(64)))),
+                     ('first_step_ratio_wrong', lambda: d2l.check('adagrad.first_step_ratio', 1.0))]:
     _buf = io.StringIO()
     with contextlib.redirect_stdout(_buf):
         _result = _call()
@@ -75,12 +141,12 @@ print(json.dumps(_said))
 
 @pytest.fixture(scope="module")
 def run():
-    return nbrun.run_notebook(NAME, {"numbers": NUMBERS, "checks": CHECKS})
+    return nbrun.run_notebook(NAME, {"numbers": NUMBERS, "checks": CHECKS, "network": NETWORK})
 
 
 def test_house_style(run):
     nb, _, _ = run
-    nbrun.check_house_style(nb, '# Adapt ', min_checks=4, slug='adagrad')
+    nbrun.check_house_style(nb, '# Adapt ', min_checks=6, slug='adagrad')
 
 
 def test_classic_numbers(run):
@@ -91,6 +157,12 @@ def test_classic_numbers(run):
     text = nbrun.all_text(nb)
     assert "epoch 20, x1: -2.382563, x2: -0.158591" in text
     assert "epoch 20, x1: -0.002295, x2: -0.000000" in text
+    # the notebook's own prints use d2l-en's line (with colons), as d2l.train_2d does
+    assert "torch.optim.Adagrad lr 0.4: epoch 20, x1: -2.382562, x2: -0.158591" in text
+    assert "torch.optim.Adagrad lr 2:   epoch 20, x1: -0.002295, x2: -0.000000" in text
+    assert "eps 1e-6 inside the root  (d2l):   epoch 20, x1: -2.382563, x2: -0.158591" in text
+    assert "eps 1e-10 outside the root (torch): epoch 20, x1: -2.382562, x2: -0.158591" in text
+    assert not re.search(r"epoch \d+, x1 -?\d", text), "the port's old line (no colons) is gone"
 
 
 def test_eps_inside_vs_outside(run):
@@ -152,7 +224,7 @@ def test_minibatch_and_least_squares_target(run):
 def test_exercise_checks(run):
     _, r, _ = run
     c = r["checks"]
-    for name in ("first_rate", "lr_decay", "half_step", "worst_angle"):
+    for name in ("first_rate", "lr_decay", "half_step", "worst_angle", "noise_rate", "first_step_ratio"):
         assert c[name][0] is True and c[name][1].startswith("Right"), (name, c[name])
         assert c[name + "_wrong"][0] is False and c[name + "_wrong"][1].startswith("Not quite"), name
     assert "(t - 1)" in c["lr_decay_wrong"][1] and "1/sqrt(2)" in c["half_step_wrong"][1]
@@ -193,3 +265,107 @@ def test_explorers(run):
     assert c["rot_0"] < 1e-5                 # turned back to the axes: fast again
     assert c["rot_0_end"][0] == "-0.002295"
     nbrun.check_explorers(r, minimum=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 7: the digits network. The relations the text states, read back from the kernel; the
+# sweeps and runs are deterministic (float64, seeded), so the numbers the text quotes are checked.
+
+
+def _md(nb):
+    """The notebook's markdown with every run of whitespace as one space (line breaks are layout)."""
+    return " ".join(" ".join(c.source for c in nb.cells if c.cell_type == "markdown").split())
+
+
+def test_digits_setup(run):
+    _, r, _ = run
+    n = r["network"]
+    assert n["seeds"] == [[0, 1, 2, 3, 4]] * 2 and n["epochs"] == [20, 20]
+    assert n["sizes"] == [[64, 32, 10]] * 2 and n["batch"] == [32, 32]
+    assert n["n_diverged"] == [[0] * 5, [0] * 5]
+    assert n["steps_per_epoch"] == 34
+    assert n["record_shape"] == [[340, 2410]] * 3
+
+
+def test_digits_adagrad_against_sgd(run):
+    nb, r, _ = run
+    n = r["network"]
+    sgd, ada = n["net"]["SGD"], n["net"]["AdaGrad"]
+    # "its best mean is a little above SGD's, by less than its own spread over the seeds"
+    assert 0 < ada["mean"] - sgd["mean"] < ada["std"]
+    # "within twice its best loss over a factor of 3 of learning rates, SGD over a factor of 10"
+    assert max(ada["works"]) / min(ada["works"]) == pytest.approx(10 / 3, rel=0.02)
+    assert max(sgd["works"]) / min(sgd["works"]) == pytest.approx(10)
+    # both ranges lie inside their ladders: a lr on each side is outside
+    for lrs, mean, d in ((n["lrs"][0], n["mean"][0], sgd), (n["lrs"][1], n["mean"][1], ada)):
+        assert lrs[0] < min(d["works"]) and lrs[-1] > max(d["works"])
+        assert mean[0] > 2 * d["mean"] and mean[-1] > 2 * d["mean"]
+    # "past its best AdaGrad gets worse fast": at 3x its best lr, over 3x its best loss; SGD under 2x
+    ada_lrs, ada_mean = n["lrs"][1], n["mean"][1]
+    assert ada_mean[ada_lrs.index(ada["lr"]) + 1] > 3 * ada["mean"]
+    assert n["mean"][0][n["lrs"][0].index(sgd["lr"]) + 1] < 2 * sgd["mean"]
+    # "at eta = 1 its training loss is the lowest of its ladder while its validation loss is the highest"
+    train = n["train"][1]
+    assert ada_lrs[-1] == 1.0
+    assert train[-1] == min(train) and ada_mean[-1] == max(ada_mean)
+    # "eight times the largest weight of the first layer at the start"
+    assert n["w1_max"] == pytest.approx(0.125, rel=1e-3) and n["w1_max"] <= 0.125
+    md = _md(nb)
+    assert "A common claim in tutorials is that an adaptive method frees you from tuning" in md
+    # exercise 7's answer quotes the sweep at lr 1
+    assert f"({train[-1]:.1e})" in md and f"({ada_mean[-1]:.3f})" in md
+
+
+def test_digits_effective_rates(run):
+    nb, r, _ = run
+    n = r["network"]
+    # the recorded runs are the sweep's configurations; the recorded rates are torch's Adagrad state
+    assert max(n["logged_vs_sweep"]) < 1e-6
+    assert n["rates_vs_torch"] < 1e-6 and n["params_vs_torch"] < 1e-12
+    assert n["lr_ada"] == n["net"]["AdaGrad"]["lr"]
+    step1, epoch1, epoch5, epoch10 = n["median_at"]
+    # "the median rate falls about tenfold" for every seed
+    assert all(8 < f < 13 for f in n["fall"])
+    # "almost all of that happens in the first epoch": afterwards less than 1.3x, for every seed
+    assert all(1 <= f < 1.3 for f in n["late"])
+    assert len(r["network"]["logged_vs_sweep"]) == 3
+    for a, b, c, d in zip(step1, epoch1, epoch5, epoch10):
+        assert a > b >= c >= d                      # never increases
+    # "the middle 80 % of the weights span a factor of about ten" (every seed)
+    assert all(7 < q < 15 for q in n["q_ratio_seeds"])
+    # "most of them get a larger rate than SGD's best": the median, for every seed
+    assert min(epoch10) > n["net"]["SGD"]["lr"]
+    text = nbrun.all_text(nb)
+    assert f"the median falls {sum(n['fall']) / 3:.1f}x from step 1 to epoch 10" in text
+
+
+def test_noise_fills_the_sum(run):
+    nb, r, _ = run
+    n = r["network"]
+    runs = n["noise_runs"]
+    s0, s05, s2 = (runs[k]["s"] for k in ("0.0", "0.5", "2.0"))
+    # "it grows by about sigma^2 per step on top of that": within 25 % of sigma^2 * 100
+    for sigma, s in ((0.5, s05), (2.0, s2)):
+        for i in range(2):
+            assert abs((s[i] - s0[i]) / (100 * sigma ** 2) - 1) < 0.25, (sigma, i)
+    # "for sigma = 2 the noise makes up most of it"
+    assert 100 * 4 / s2[0] > 0.6 and 100 * 4 / s2[1] > 0.6
+    # "both rates end close to eta / (sigma sqrt(100)) = 0.02, the rate of x1 more than five times
+    # smaller than without noise"
+    r0, r2 = runs["0.0"]["rate"], runs["2.0"]["rate"]
+    assert all(abs(v / 0.02 - 1) < 0.25 for v in r2)
+    assert r0[0] / r2[0] > 5
+    # "the flat coordinate x1 is still far from the minimum"
+    assert abs(runs["2.0"]["end"][0]) > 1.5 > abs(runs["0.0"]["end"][0])
+    # the explorer opens on exactly this noise (sigma 0.5, 100 steps)
+    assert n["explorer_noise"] == 0.5 and n["explorer_steps"] == 100
+    assert n["explorer_end"] == pytest.approx(n["noisy_05_end"], abs=1e-12)
+    assert n["noisy_05_end"] == pytest.approx(runs["0.5"]["end"], abs=1e-12)
+    # exercise 6's answer quotes the sigma = 2 rates
+    assert f"the rates ({r2[0]:.3f}, {r2[1]:.3f})" in _md(nb)
+
+
+def test_first_step_on_the_network(run):
+    _, r, _ = run
+    lo, hi, count = r["network"]["first_moves"]
+    assert count > 2000 and abs(lo - 1) < 1e-3 and abs(hi - 1) < 1e-6   # 1 up to eps = 1e-10

@@ -41,9 +41,10 @@ out = {
     'eps_is_log': hasattr(explorer_rmsprop.controls['eps'], 'base'),
     'checks_right': [said(d2l.check, 'rmsprop.gamma_one', 0.4 / math.sqrt(1e-6)),
                      said(d2l.check, 'rmsprop.first_step', torch_2d(torch.optim.RMSprop, steps=1, verbose=False, lr=0.01)[1][0] + 5.0),
-                     said(d2l.check, 'rmsprop.half_life', math.log(2) / math.log(1 / 0.99))],
+                     said(d2l.check, 'rmsprop.half_life', math.log(2) / math.log(1 / 0.99)),
+                     said(d2l.check, 'rmsprop.noise_step', 0.4)],
     'checks_wrong': [said(d2l.check, 'rmsprop.gamma_one', 0.4), said(d2l.check, 'rmsprop.first_step', 0.03),
-                     said(d2l.check, 'rmsprop.half_life', 100)],
+                     said(d2l.check, 'rmsprop.half_life', 100), said(d2l.check, 'rmsprop.noise_step', 0.4 / 0.5)],
     'gamma_one_step': [float(v) for v in rmsprop_rule(np.array([-5.0, -2.0]), np.array([-1.0, -8.0]), {}, gamma=1.0)],
     'gamma_slider_max': float(explorer_rmsprop.controls['gamma'].max),
     'merged_table': {f'{k[0]}/{k[1]}': [float(f_2d(*v))] for k, v in merged_ends.items()},
@@ -54,6 +55,31 @@ out = {
                       float(rotated.value(gd_rotated[-1]))]},
 }
 print(json.dumps(out))
+"""
+
+# Section 7 (the digits network): the long sweeps and the noise runs, as the kernel holds them.
+NETWORK = r"""
+import json
+_g9 = next(g for g, s in enumerate(rms_long.settings) if s == {'lr': 0.003, 'alpha': 0.9})
+_out = {
+    'rows': long_rows, 'best': best_long,
+    'seeds': [ada_long.seeds, rms_long.seeds], 'epochs': [int(ada_long.epochs[-1]), int(rms_long.epochs[-1])],
+    'sizes': [list(ada_long.sizes), list(rms_long.sizes)], 'batch': [ada_long.batch_size, rms_long.batch_size],
+    'settings': [ada_long.settings, rms_long.settings], 'fixed': [ada_long.fixed, rms_long.fixed],
+    'n_diverged': [ada_long.n_diverged().tolist(), rms_long.n_diverged().tolist()],
+    'train_final_g9': float(rms_long.mean('train_loss')[_g9]),
+    'hop': hop,
+    'explorer_noise': float(ex_noisy.controls['noise'].value), 'explorer_steps': int(len(ex_noisy.trajectory) - 1),
+    'explorer_end': [float(v) for v in ex_noisy.trajectory[-1]],
+    'noisy_end': {k: [float(v) for v in p[-1]] for k, p in noisy.items()},
+}
+# the text sends the reader to the explorer's 'polynomial' schedule: it is the notebook's schedule
+ex_noisy.controls['schedule'].value = 'polynomial'
+ex_noisy.update()
+_out['explorer_scheduled_end'] = [float(v) for v in ex_noisy.trajectory[-1]]
+ex_noisy.controls['schedule'].value = 'constant'
+ex_noisy.update()
+print(json.dumps(_out))
 """
 
 # Move the explorer's own sliders and check path, picture and readout.
@@ -83,12 +109,12 @@ print(json.dumps(_out))
 
 @pytest.fixture(scope="module")
 def run():
-    return nbrun.run_notebook(NAME, {"numbers": NUMBERS, "explore": EXPLORE})
+    return nbrun.run_notebook(NAME, {"numbers": NUMBERS, "explore": EXPLORE, "network": NETWORK})
 
 
 def test_house_style(run):
     nb, _, _ = run
-    nbrun.check_house_style(nb, '# Forget ', min_checks=3, slug='rmsprop')
+    nbrun.check_house_style(nb, '# Forget ', min_checks=4, slug='rmsprop')
 
 
 def test_classic_numbers(run):
@@ -120,12 +146,17 @@ def test_torch_eps_outside(run):
     assert n["outside"] == ["-0.010598", "0.000000"]
     assert n["gap_outside"] < 1e-12
     assert 1e-7 < n["gap_inside"] < 1e-4, "eps placement shows in the sixth decimal"
-    # the notebook's own print and d2l.train_2d (d2l-en's line, with colons)
-    assert len(re.findall(r"epoch 20, x1:? -0.010598, x2:? 0.000000", nbrun.all_text(nb))) >= 2
-    assert "epoch 20, x1: -0.010598, x2: 0.000000" in nbrun.all_text(nb)
+    # the notebook's own prints and d2l.train_2d: d2l-en's line, with colons
+    text = nbrun.all_text(nb)
+    assert len(re.findall(r"epoch 20, x1: -0.010598, x2: 0.000000", text)) >= 3
+    assert re.search(r"plain +epoch 20, x1: -0.010598, x2: 0.000000", text)
+    assert re.search(r"centered +epoch 20, x1: -0.001629, x2: -0.000000", text)
+    assert not re.search(r"epoch \d+, x1 -?\d", text), "the port's old line (no colons) is gone"
     md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "default 0.99" in md or "**default 0.99**" in md
     assert r"\sqrt{s_t} + \epsilon" in md and r"\sqrt{s_t + \epsilon}" in md
+    assert "`epoch 20, x1: -0.010599, x2: 0.000000`" in md          # the summary quotes d2l-en's line
+    assert "x1 -0.010599" not in md
 
 
 def test_first_step(run):
@@ -238,3 +269,96 @@ def test_rotated_valley_answer(run):
 def test_runs_fast(run):
     _, _, seconds = run
     print(f"{NAME} ran in {seconds:.1f} s")
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 7: the digits network. The relations the text states, read back from the kernel; the
+# sweeps are deterministic (float64, seeded), so the numbers the text quotes are checked too.
+
+
+def _md(nb):
+    """The notebook's markdown with every run of whitespace as one space (line breaks are layout)."""
+    return " ".join(" ".join(c.source for c in nb.cells if c.cell_type == "markdown").split())
+
+
+def _rows(n):
+    return {row["label"]: row for rows in n["rows"].values() for row in rows}
+
+
+def test_digits_setup(run):
+    _, r, _ = run
+    n = r["network"]
+    assert n["seeds"] == [[0, 1, 2]] * 2 and n["epochs"] == [30, 30]
+    assert n["sizes"] == [[64, 32, 10]] * 2 and n["batch"] == [32, 32]
+    assert n["fixed"] == [{}, {}]
+    assert [s["lr"] for s in n["settings"][0]] == [0.03, 0.1, 0.3]
+    assert {(s["lr"], s["alpha"]) for s in n["settings"][1]} == {
+        (lr, a) for lr in (0.001, 0.003, 0.01) for a in (0.9, 0.99)}
+    assert n["n_diverged"] == [[0] * 3, [0] * 6]
+
+
+def test_digits_training_loss_adagrad_crawls_rmsprop_keeps_going(run):
+    _, r, _ = run
+    n = r["network"]
+    ada = [row["drop"] for row in n["rows"]["AdaGrad"]]
+    rms = {row["label"]: row["drop"] for row in n["rows"]["RMSProp"]}
+    # "AdaGrad's training loss falls by a factor of only 2 to 4, whatever its learning rate"
+    assert all(1.5 < d < 4.5 for d in ada)
+    # "RMSProp's falls by a factor of 8 or more at every learning rate" -- more than AdaGrad's anywhere
+    assert min(rms.values()) > 8 and min(rms.values()) > 2 * max(ada)
+    # "and by a thousand or more at the larger ones with gamma = 0.9"
+    assert rms["RMSProp, lr 0.003, alpha 0.9"] > 1000 and rms["RMSProp, lr 0.01, alpha 0.9"] > 1000
+    # alpha 0.99 fits less aggressively at the same learning rate
+    for lr in ("0.003", "0.01"):
+        assert rms[f"RMSProp, lr {lr}, alpha 0.99"] < rms[f"RMSProp, lr {lr}, alpha 0.9"]
+
+
+def test_digits_validation_rmsprop_overfits_adagrad_does_not(run):
+    _, r, _ = run
+    rows = _rows(r["network"])
+    for label, row in rows.items():
+        if label.startswith("AdaGrad"):       # "stays at its lowest, or within a hair of it"
+            assert row["final"] <= 1.01 * row["lowest"], label
+        elif " 0.001," not in label:          # "the two larger learning rates": lowest at epoch 9..18, then up
+            assert 9 <= row["at"] <= 18 and row["final"] > 1.05 * row["lowest"], label
+        else:                                 # lr 0.001: "its lowest validation loss is at the end"
+            assert row["at"] == 30, label
+    for lr in ("0.003", "0.01"):              # "ends with a lower validation loss at 0.003 and 0.01"
+        assert rows[f"RMSProp, lr {lr}, alpha 0.99"]["final"] < rows[f"RMSProp, lr {lr}, alpha 0.9"]["final"]
+
+
+def test_digits_best_final_is_a_tie(run):
+    nb, r, _ = run
+    best = r["network"]["best"]
+    means = [b["mean"] for b in best.values()]
+    stds = [b["std"] for b in best.values()]
+    assert max(means) - min(means) < min(stds)
+    assert best["RMSProp, alpha 0.9"]["lr"] == best["RMSProp, alpha 0.99"]["lr"] == 0.001
+    md = _md(nb)
+    assert "**What the papers say:**" in md and "**What the course's runs show:**" in md
+
+
+def test_noise_rmsprop_hops_adagrad_stalls(run):
+    _, r, _ = run
+    n = r["network"]
+    hop = n["hop"]
+    ada, rms, sched = hop["AdaGrad"], hop["RMSProp"], hop["RMSProp, polynomial schedule"]
+    assert rms["step"] > 10 * ada["step"]                  # "more than ten times shorter"
+    assert ada["dist"] > rms["dist"] > sched["dist"]       # AdaGrad ends the farthest, the schedule the closest
+    assert rms["step"] > 0.4                               # "steps longer than its learning rate"
+    assert sched["step"] < rms["step"] / 2
+    # the explorer opens on exactly this noise (sigma 0.5, 100 steps, RMSProp alpha 0.9, lr 0.4)
+    assert n["explorer_noise"] == 0.5 and n["explorer_steps"] == 100
+    assert n["explorer_end"] == pytest.approx(n["noisy_end"]["RMSProp"], abs=1e-12)
+    assert n["explorer_scheduled_end"] == pytest.approx(n["noisy_end"]["RMSProp, polynomial schedule"], abs=1e-12)
+
+
+def test_exercise_stop_in_time(run):
+    nb, r, _ = run
+    n = r["network"]
+    row = _rows(n)["RMSProp, lr 0.003, alpha 0.9"]
+    assert 1.2 < row["final"] / row["lowest"] < 1.45      # "about a third higher"
+    md = _md(nb)
+    assert f"Its mean validation loss is lowest, {row['lowest']:.3f}, at epoch {row['at']}" in md
+    assert f"after 30 epochs it is {row['final']:.3f}" in md
+    assert f"falling to {n['train_final_g9']:.1e}" in md

@@ -78,7 +78,7 @@ def test_build_gives_an_sdist_and_a_wheel_that_pass_twine_check(dist: Path):
     _run([sys.executable, "-m", "twine", "check", "--strict", str(sdist), str(wheel)])
 
     modules = sorted(p.relative_to(ROOT).as_posix() for pkg in ("d2lmini", "d2lzh_pytorch")
-                     for p in (ROOT / pkg).glob("*.py"))
+                     for p in (ROOT / pkg).rglob("*.py") if "__pycache__" not in p.parts)
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         metadata = email.message_from_string(zf.read(f"d2lmini-{version}.dist-info/METADATA").decode())
