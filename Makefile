@@ -24,14 +24,18 @@ lab: setup
 
 test: setup-browser setup-colab test-main test-colab
 
+# Two workers, each test file whole on one worker (a file's notebook runs once); one thread per
+# kernel so the two workers do not oversubscribe the cores (torch's OpenMP threads spin).
+XDIST := -n $(or $(TEST_WORKERS),2) --dist loadfile
+
 test-main: setup
-	$(PY) -m pytest tests -p no:cacheprovider
+	OMP_NUM_THREADS=1 $(PY) -m pytest tests -p no:cacheprovider $(XDIST)
 
 # The "Colab-like" run: ipywidgets 7, inline backend, no ipympl; every notebook and explorer
 # test (the pure-math tests do not depend on the widget stack and ran in test-main).
 COLAB_TESTS := tests/test_explorers.py tests/test_presenter.py tests/test_launch.py $(wildcard tests/test_nb_*.py)
 test-colab: setup-colab
-	D2LMINI_COLAB_LIKE=1 .venv-colab/bin/python -m pytest $(COLAB_TESTS) -p no:cacheprovider -m "not browser and not slow"
+	OMP_NUM_THREADS=1 D2LMINI_COLAB_LIKE=1 .venv-colab/bin/python -m pytest $(COLAB_TESTS) -p no:cacheprovider -m "not browser and not slow" $(XDIST)
 
 bench: setup
 	$(PY) bench/import_time.py

@@ -65,7 +65,14 @@ def test_one_version_and_the_course_repository_in_the_metadata():
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], timeout=900)
+    # build from a copy of the committed files: the checkout gets no build/ or egg-info, and a
+    # test running beside this one (another worker) never sees a half-written build folder
+    src = tmp_path_factory.mktemp("src")
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for rel in files:
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, src / rel)
+    _run([sys.executable, "-m", "build", "--outdir", str(out), str(src)], timeout=900)
     return out
 
 

@@ -91,6 +91,15 @@ RULE_CASES = [
     pytest.param("adam", [1e-2], {"decoupled_weight_decay": True}, {"weight_decay": [0.0, 0.1]},
                  id="adam-decoupled"),
     pytest.param("adamw", [1e-3, 1e-2], {}, {"weight_decay": [0.01, 0.1]}, id="adamw"),
+    # the rules after Adam (chapter 10)
+    pytest.param("nadam", [1e-3, 1e-2], {}, {"momentum_decay": [4e-3, 4e-2]}, id="nadam"),
+    pytest.param("nadam", [1e-2], {"decoupled_weight_decay": True}, {"weight_decay": [0.0, 0.1]},
+                 id="nadam-decoupled"),
+    pytest.param("radam", [1e-2, 1e-1], {}, {"beta2": [0.99, 0.999]}, id="radam"),
+    pytest.param("adamax", [1e-3, 1e-2], {}, {"beta1": [0.0, 0.9]}, id="adamax"),
+    pytest.param("adafactor", [1e-2, 1e-1], {}, {"beta2_decay": [-0.8, -0.5]}, id="adafactor"),
+    pytest.param("lion", [1e-3, 1e-2], {}, {"beta1": [0.9, 0.95]}, id="lion"),
+    pytest.param("adamw_schedulefree", [1e-3, 1e-2], {}, {"warmup_steps": [0, 5]}, id="adamw_schedulefree"),
 ]
 
 
