@@ -24,9 +24,10 @@ lab: setup
 
 test: setup-browser setup-colab test-main test-colab
 
-# Two workers, each test file whole on one worker (a file's notebook runs once); one thread per
-# kernel so the two workers do not oversubscribe the cores (torch's OpenMP threads spin).
-XDIST := -n $(or $(TEST_WORKERS),2) --dist loadfile
+# Two workers; each test file stays whole on one worker, so its notebook runs once (the browser
+# tests split by notebook; tests/conftest.py). One thread per kernel, so the two workers do not
+# oversubscribe the two cores.
+XDIST := -n $(or $(TEST_WORKERS),2) --dist loadgroup
 
 test-main: setup
 	OMP_NUM_THREADS=1 $(PY) -m pytest tests -p no:cacheprovider $(XDIST)
