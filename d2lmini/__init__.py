@@ -39,7 +39,7 @@ def _register(module: str, *names: str) -> None:
 _register(
     "plotting",
     "plt", "use_svg_display", "set_figsize", "set_axes", "plot", "show_trace", "show_trace_2d",
-    "Animator", "presenter_mode", "annotate",
+    "Animator", "presenter_mode", "annotate", "live_figure",
 )
 _register(
     "training",

@@ -28,6 +28,7 @@ __all__ = [
     "presenter_mode",
     "presenter_scale",
     "annotate",
+    "live_figure",
     "DEFAULT_VIEW_2D",
 ]
 
@@ -434,3 +435,44 @@ def _flush_after_cell(animator: Animator) -> None:
 
     get_ipython().events.register("post_execute", flush)
     _HOOKED["done"] = True
+
+
+def live_figure(draw: Callable, controls: dict):
+    """A figure that redraws itself whenever one of ``controls`` moves.
+
+    ``draw(**values)`` draws with pyplot (it may make its own figure); ``controls`` maps each
+    keyword of ``draw`` to a widget with a ``value`` (an explorer's sliders, for example). The
+    figure is rendered to PNG into an ``ipywidgets.Image`` and closed, so it looks the same under
+    every matplotlib backend (no Output widget, no ipympl). Returns the Image; show it on its own
+    or in a box beside the controls.
+    """
+    import io
+
+    import ipywidgets as widgets
+
+    if not callable(draw):
+        raise TypeError(f"draw must be a function that draws with pyplot, got {draw!r}")
+    if not isinstance(controls, dict) or not controls:
+        raise TypeError("controls must be a dict {keyword of draw: widget}, e.g. {'eta': ex.controls['eta']}")
+    for name, w in controls.items():
+        if not hasattr(w, "value") or not hasattr(w, "observe"):
+            raise TypeError(f"controls[{name!r}] must be a widget with a value (a slider), got {w!r}")
+    image = widgets.Image(format="png")
+
+    def render(*_):
+        before = set(plt.get_fignums())
+        try:
+            draw(**{name: w.value for name, w in controls.items()})
+            fig = plt.gcf()
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=fig.dpi, bbox_inches="tight")
+            image.value = buf.getvalue()
+        finally:
+            for num in set(plt.get_fignums()) - before:
+                plt.close(num)
+
+    for w in controls.values():
+        w.observe(render, names="value")
+    render()
+    return image
+
