@@ -12,7 +12,10 @@ import numpy as np
 from .. import objectives as _objectives
 from ..rules import hyperparameters_of
 from .contours import _CONTOUR_COLOR
-from .controls import _check_steps, _dropdown, _fmt, _set_range, _slider, _step_for, _takes, _widgets
+from .controls import (
+    START_DIVISIONS, _check_steps, _dropdown, _fmt, _nearest, _number_control, _regrid, _slider,
+    _takes, _widgets,
+)
 from .frames import _LiveFigure, _remove_artist
 from .paths import (
     DIVERGENCE_FACTOR, _CROSS_COLOR, _DIVERGENCE_ERRORS, _PATH_COLOR, _drawn_path, _note, _place_note,
@@ -78,7 +81,8 @@ class Explorer1D(_LiveFigure):
         if show_model is None:
             show_model = mname.startswith("newton")
         self._init_figure((6.6, 4.2))
-        self._opening = {"steps": steps}
+        self._opening = {"steps": steps, "lr": lr, "x0": x0, "method": mname,
+                         "objective": self.objective.name, "show_model": bool(show_model)}
         lo, hi = self._lr_range(mname)
         names_1d = list(_objectives.NAMES_1D)
         if self.objective.name not in names_1d:
@@ -87,10 +91,8 @@ class Explorer1D(_LiveFigure):
             "method": _dropdown("220px", options=list(METHODS_1D) + list(self._custom), value=mname,
                                 description="method"),
             "objective": _dropdown("200px", options=names_1d, value=self.objective.name, description="f"),
-            "lr": _slider("FloatSlider", value=lr, min=lo, max=max(hi, lr), step=0.01,
-                          description="lr (η)", readout_format=".2f"),
-            "x0": _slider("FloatSlider", value=x0, min=view[0], max=view[1],
-                          step=_step_for(view[1] - view[0]), description="x0", readout_format=".2f"),
+            "lr": _number_control(lr, lo, hi, "lr (η)", step=0.01),
+            "x0": _number_control(x0, view[0], view[1], "x0", divisions=START_DIVISIONS),
             "steps": _slider("IntSlider", value=steps, min=1, max=MAX_STEPS_1D, step=1, description="steps"),
             "show_model": w.Checkbox(value=bool(show_model), description="show local quadratic model",
                                      indent=False),
@@ -111,6 +113,7 @@ class Explorer1D(_LiveFigure):
                    layout=w.Layout(flex_flow="row wrap")),
             self.figure_widget,
             self.readout_html,
+            *([self.events_note] if self.events_note is not None else []),
             w.HBox([w.VBox([c["lr"], c["x0"]]), w.VBox([c["steps"], c["show_model"]])],
                    layout=w.Layout(flex_flow="row wrap")),
             self.output,
@@ -187,7 +190,7 @@ class Explorer1D(_LiveFigure):
             mname = c["method"].value
             lo, hi = self._lr_range(mname)
             with self._quiet():
-                _set_range(c["lr"], lo, hi, min(max(self._lr_default(mname), lo), hi))
+                _regrid(c["lr"], lo, hi, value=min(max(self._lr_default(mname), lo), hi))
                 c["show_model"].value = mname.startswith("newton")
         elif name == "objective":
             oname = c["objective"].value
@@ -195,8 +198,22 @@ class Explorer1D(_LiveFigure):
             self._set_view()
             v = self._view
             with self._quiet():
-                _set_range(c["x0"], v[0], v[1], float(self.objective.start))
-                c["x0"].step = _step_for(v[1] - v[0])
+                _regrid(c["x0"], v[0], v[1], START_DIVISIONS, value=float(self.objective.start))
+
+    @property
+    def opening(self) -> Dict[str, Any]:
+        """The value each control opened with (what the code asked for, else the defaults)."""
+        return dict(self._opening)
+
+    # --- clicks on the plot -------------------------------------------------------------------
+    def _pointer_axes(self):
+        return self.ax
+
+    def _pointer_to(self, x: float, y: float) -> None:
+        """A click (or a drag) on the plot puts x0 at the grid point of its slider nearest x."""
+        x0 = _nearest(self.controls["x0"], x)
+        if x0 != float(self.controls["x0"].value):
+            self.set(x0=x0)
 
     def reset_sliders(self) -> None:
         """lr (the method's default), x0 (the objective's start) and steps back."""

@@ -16,15 +16,41 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 
+from .. import schedules as _sch
 from ..rules import hyperparameters_of
 from .controls import View, _takes
 
-#: Learning-rate schedules of the stochastic explorer: step t = 1, 2, ... multiplies lr by this.
-SCHEDULES: Dict[str, Callable[[int], float]] = {
-    "constant": lambda t: 1.0,
-    "exponential": lambda t: math.exp(-0.1 * t),
-    "polynomial": lambda t: (1.0 + 0.1 * t) ** -0.5,
+#: Where the warm-up schedules start: lr / 10, rising linearly to lr.
+WARMUP_START = 0.1
+
+
+def _warmup_steps(steps: int, warmup: int) -> int:
+    return max(0, min(int(warmup), int(steps) - 1))
+
+
+#: Learning-rate schedules of the explorers: ``f(t, steps, warmup)`` multiplies lr at step
+#: t = 1, 2, ..., steps. The first three are d2l's (t counted from 1, as in its
+#: ``exponential_lr``/``polynomial_lr``; "exponential" is ``schedules.exponential`` with
+#: gamma = e^-0.1, written e^(-0.1 t) as in d2l). The others follow torch: step t runs with
+#: ``d2lmini.schedules``' factor after t - 1 scheduler steps, so a path equals torch.optim with
+#: the matching ``lr_scheduler`` (StepLR every quarter of the run, gamma 0.5; CosineAnnealingLR
+#: over the run; LinearLR from lr / 10 over ``warmup`` steps, then the cosine).
+SCHEDULES: Dict[str, Callable[..., float]] = {
+    "constant": lambda t, steps=20, warmup=0: 1.0,
+    "exponential": lambda t, steps=20, warmup=0: math.exp(-0.1 * t),
+    "polynomial": lambda t, steps=20, warmup=0: _sch.polynomial(t, alpha=0.5, beta=0.1),
+    "step": lambda t, steps=20, warmup=0: _sch.step(t - 1, step_size=max(1, steps // 4), gamma=0.5),
+    "cosine": lambda t, steps=20, warmup=0: _sch.cosine(t - 1, T_max=steps),
+    "linear warm-up": lambda t, steps=20, warmup=0: (
+        _sch.linear_warmup(t - 1, warmup_steps=warmup, start_factor=WARMUP_START) if warmup > 0 else 1.0
+    ),
+    "cosine with warm-up": lambda t, steps=20, warmup=0: _sch.cosine_with_warmup(
+        t - 1, warmup_steps=_warmup_steps(steps, warmup), total_steps=max(1, steps),
+        start_factor=WARMUP_START,
+    ),
 }
+#: The schedules that use the ``warmup`` control.
+WARMUP_SCHEDULES = ("linear warm-up", "cosine with warm-up")
 
 MAX_STEPS = 200
 #: A point farther than this many view sizes from the origin counts as diverged.
@@ -97,6 +123,7 @@ def _run_rule(
     needs_hess: bool = False,
     lr_key: Optional[str] = None,
     schedule: str = "constant",
+    warmup: int = 0,
     noise: float = 0.0,
     noise_table: Optional[np.ndarray] = None,
     limit: float = math.inf,
@@ -124,7 +151,7 @@ def _run_rule(
                 if noise and noise_table is not None:
                     g = g + noise * noise_table[t - 1]
                 if scheduled:
-                    kw[lr_key] = hp[lr_key] * factor(t)
+                    kw[lr_key] = hp[lr_key] * factor(t, steps, warmup)
                 if needs_hess:
                     kw["hess"] = objective.hess(x)
                 new = np.asarray(rule(x, g, state, **kw), dtype=float)
