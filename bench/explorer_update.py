@@ -34,7 +34,6 @@ LRS = (0.30, 0.35)
 def bench_update(n: int):
     from d2lmini import explorers
 
-    explorers.frames._ipympl_active = lambda: False  # PNG frames, whatever MPLBACKEND says
     ex = explorers.explore("momentum", steps=STEPS, lr=LRS[1], momentum=0.5)
     lr = ex.controls["lr"]
     times = []

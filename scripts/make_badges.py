@@ -48,13 +48,16 @@ def setup_cell_source(repo: str, branch: str) -> str:
     return (
         "# Set-up for Google Colab. On Colab this installs the course's helper package d2lmini\n"
         "# (pinned to the course branch) and keeps Colab's own torch and ipywidgets; the airfoil\n"
-        "# data downloads on first use. Anywhere else this cell does nothing.\n"
+        "# data downloads on first use. It also turns on Colab's custom widget manager, which\n"
+        "# the explorers' clicks on the plots need (ipyevents). Anywhere else it does nothing.\n"
         "import sys\n"
         f'D2LMINI_SOURCE = "d2lmini @ git+https://github.com/{repo}@{branch}"\n'
         'if "google.colab" in sys.modules:\n'
         "    import importlib, subprocess\n"
         '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", D2LMINI_SOURCE], check=True)\n'
-        "    importlib.invalidate_caches()"
+        "    importlib.invalidate_caches()\n"
+        "    from google.colab import output\n"
+        "    output.enable_custom_widget_manager()"
     )
 
 

@@ -499,20 +499,21 @@ def _assign(widget, value) -> None:
     widget.value = value
 
 
-def _readout_text(widget) -> Optional[str]:
-    """What a control's readout shows for its value (None for controls without one): the
-    label of a SelectionSlider, the value at the readout's precision for a FloatSlider, the
-    exact value for a SliderText's box."""
+def _readout_text(widget, value: Any = None) -> Optional[str]:
+    """What a control's readout shows for ``value`` (default: its value), None for controls
+    without one: the label of a SelectionSlider, the number at the readout's precision for a
+    FloatSlider, the exact number in a SliderText's box (the browser tests compare)."""
     w = _widgets()
+    v = widget.value if value is None else value
     if isinstance(widget, w.SelectionSlider):
-        return str(widget.label)
+        return _exact_text(v)
     if isinstance(widget, w.IntSlider):
-        return str(int(widget.value))
+        return str(int(v))
     if isinstance(widget, w.FloatSlider):
         fmt = str(widget.readout_format)
-        return format(float(widget.value), fmt if fmt.endswith("f") else ".2f")
+        return format(float(v), fmt if fmt.endswith("f") else ".2f")
     if hasattr(widget, "set_range"):
-        return _exact_text(widget.value)
+        return _exact_text(v)
     return None
 
 
