@@ -8,10 +8,11 @@ touched and again after a keyboard move of every visible slider:
   or the number box beside a slider whose value sits on no sensible grid) is the kernel's value
   of that control formatted at the slider's precision (``controls._readout_text``), and reads
   back as that value to the precision it shows;
-* before any move, it is also the opening value (``explorer.opening``): the value the cell's
-  code passed, which is read from the cell's source (``d2l.explore(..., eta=0.4)``), or the
-  rule's default; after the moves, the sliders that moved show their new values and the
-  readout under the picture is the kernel's.
+* before any move, it is also the value the code asked for (``explorer.code_values``): the
+  opening value (``explorer.opening``: what the cell's code passed, checked against the cell's
+  source, e.g. ``d2l.explore(..., eta=0.4)``, or the rule's default), unless a later cell
+  changed it with ``explorer.set(...)``; after the moves, the sliders that did not move still
+  show it, the others their new values, and the readout under the picture is the kernel's.
 
 ``tests/test_browser.py`` calls :func:`check_readouts` once per notebook, before the sliders
 are moved by its other tests.
@@ -28,7 +29,7 @@ import browser_support as bs
 KERNEL_CONTROLS = (
     "(lambda e, C: {n: {'desc': str(getattr(w, 'description', n)), 'type': type(w).__name__, "
     "'text': C._readout_text(w), "
-    "'opening': (C._readout_text(w, e.opening[n]) if n in e.opening and C._readout_text(w) is not None else None), "
+    "'opening': (C._readout_text(w, e.code_values[n]) if n in e.code_values and C._readout_text(w) is not None else None), "
     "'opening_value': (e.opening[n] if isinstance(e.opening.get(n), (bool, int, float, str)) else None), "
     "'value': (w.value if isinstance(w.value, (bool, int, float, str)) else str(w.value)), "
     "'hidden': getattr(w.layout, 'display', None) == 'none'} "
@@ -127,8 +128,8 @@ def _compare(where: str, sliders: List[dict], controls: Dict[str, dict], against
             problems.append(f"{where}: slider {name!r} shows {shown!r}, which is not {c['value']!r} to "
                             f"the precision it shows")
         if against_opening and name not in moved and c["opening"] is not None and shown != _norm(c["opening"]):
-            problems.append(f"{where}: slider {name!r} shows {shown!r}, not its opening value "
-                            f"{c['opening_value']!r} ({c['opening']!r})")
+            problems.append(f"{where}: slider {name!r} shows {shown!r}, not the value the code asked "
+                            f"for ({c['opening']!r})")
     return problems
 
 

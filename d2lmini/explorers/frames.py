@@ -151,6 +151,7 @@ class _LiveFigure:
         self._layer_ax = None
         self._animated: List[Any] = []
         self._shown_error: Optional[str] = None
+        self._asked: dict = {}
         self.n_frames = 0
         self.n_updates = 0
         self.closed = False
@@ -334,7 +335,12 @@ class _LiveFigure:
     def set(self, **values) -> None:
         """Set several controls at once (one recomputation, one frame). A value that is not on a
         slider's grid is added to it (a finer step, a wider range, a new option), so the
-        slider shows the value the explorer uses."""
+        slider shows the value the explorer uses. ``code_values`` remembers what was set."""
+        self._set(values)
+        self._asked.update(values)
+
+    def _set(self, values) -> None:
+        """``set`` for the explorer's own moves (buttons, clicks): not recorded as asked for."""
         with self._batch():
             for name in sorted(values, key=self._set_priority):
                 if name not in self.controls:
@@ -342,6 +348,18 @@ class _LiveFigure:
                         f"unknown control {name!r}; controls are {', '.join(self.controls)}"
                     )
                 _assign(self.controls[name], values[name])
+
+    @property
+    def code_values(self) -> dict:
+        """The values the code asked for: each control's opening value (``opening``), then what
+        ``set(...)`` changed since (the browser tests compare the page's sliders with these)."""
+        out = dict(self.opening)
+        out.update(self._asked)
+        return out
+
+    @property
+    def opening(self) -> dict:  # overridden: the value each control opened with
+        return {}
 
     # --- frames ---------------------------------------------------------------------------
     def _request_frame(self) -> None:

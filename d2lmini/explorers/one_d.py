@@ -213,12 +213,13 @@ class Explorer1D(_LiveFigure):
         """A click (or a drag) on the plot puts x0 at the grid point of its slider nearest x."""
         x0 = _nearest(self.controls["x0"], x)
         if x0 != float(self.controls["x0"].value):
-            self.set(x0=x0)
+            self._set({"x0": x0})
 
     def reset_sliders(self) -> None:
         """lr (the method's default), x0 (the objective's start) and steps back."""
         mname = self.controls["method"].value
-        self.set(lr=self._lr_default(mname), x0=float(self.objective.start), steps=self._opening["steps"])
+        self._asked.clear()
+        self._set({"lr": self._lr_default(mname), "x0": float(self.objective.start), "steps": self._opening["steps"]})
 
     # --- computing -------------------------------------------------------------------------
     def _step_function(self) -> Callable[[float], float]:

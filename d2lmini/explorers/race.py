@@ -131,7 +131,8 @@ class Race(_Contour2D):
             values.update(noise=self._opening["noise"], schedule=self._opening["schedule"],
                           warmup=self._opening["warmup"])
         values["x1"], values["x2"] = (float(a) for a in self.objective.start)
-        self.set(**values)
+        self._asked.clear()
+        self._set(values)
 
     @property
     def opening(self) -> Dict[str, Any]:

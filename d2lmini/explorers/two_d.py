@@ -135,7 +135,8 @@ class Explorer2D(_Contour2D):
                 (self.view[0] + self.view[1]) / 2, (self.view[2] + self.view[3]) / 2
             )
         values = {k: v for k, v in values.items() if k in self.controls}
-        self.set(**values)
+        self._asked.clear()
+        self._set(values)
 
     def _layout(self) -> None:
         w = _widgets()
