@@ -62,13 +62,23 @@ def _page_point(page, i, k, x, y):
     and the size of one CSS pixel in data units."""
     px, py = bs.kernel_value(page, f"E[{k}]._pixel_of(E[{k}].ax, {float(x)!r}, {float(y)!r})")
     g = _geometry(page, k)
-    img = page.explorer_locator(i).locator(":scope > img")
-    img.scroll_into_view_if_needed()
-    box = img.bounding_box()
+    box = _image_box(page, i)
     sx, sy = box["width"] / g["png"][0], box["height"] / g["png"][1]
     v, b = g["view"], g["bbox"]
     per_px = ((v[1] - v[0]) / (b[2] - b[0]) / sx, (v[3] - v[2]) / (b[3] - b[1]) / sy)
     return box["x"] + px * sx, box["y"] + py * sy, per_px
+
+
+def _image_box(page, i, center: bool = False):
+    """The picture's box on the page (viewport pixels); ``center`` scrolls it to the middle of
+    the window first, away from the edges where a press-and-drag would scroll the notebook."""
+    img = page.explorer_locator(i).locator(":scope > img")
+    if center:
+        img.evaluate("(e) => e.scrollIntoView({block: 'center', inline: 'nearest'})")
+        time.sleep(0.2)
+    else:
+        img.scroll_into_view_if_needed()
+    return img.bounding_box()
 
 
 def _outside_point(page, i, k):
@@ -134,6 +144,7 @@ def check_clicks(page: bs.NotebookPage) -> List[Dict[str, Any]]:
         watch = f"explorer-{i}"
 
         # 1. a click
+        _image_box(page, i, center=True)
         tx, ty = v[0] + 0.3 * (v[1] - v[0]), v[2] + 0.7 * (v[3] - v[2])
         x, y, per_px = _page_point(page, i, k, tx, ty)
         before_sha, since = page.picture_sha(i), page.changes(watch)
@@ -151,6 +162,7 @@ def check_clicks(page: bs.NotebookPage) -> List[Dict[str, Any]]:
         dx, dy = v[0] + 0.65 * (v[1] - v[0]), v[2] + 0.35 * (v[3] - v[2])
         x1, y1, per_px = _page_point(page, i, k, dx, dy)
         before_sha, since = page.picture_sha(i), page.changes(watch)
+        box_before = _image_box(page, i)
         mouse.move(x0, y0)
         mouse.down()
         n_moves = 10
@@ -159,6 +171,9 @@ def check_clicks(page: bs.NotebookPage) -> List[Dict[str, Any]]:
             time.sleep(0.08)
         during = page.changes(watch) - since
         mouse.up()
+        box_after = page.explorer_locator(i).locator(":scope > img").bounding_box()
+        if (round(box_after["x"]), round(box_after["y"])) != (round(box_before["x"]), round(box_before["y"])):
+            problems.append(f"{where}, drag: the page scrolled during the drag ({box_before} -> {box_after})")
         with_settle(page, watch, since)
         target = [dx] if one_d else [dx, dy]
         problems += _check_state(page, i, k, f"{where}, drag", target, per_px, before_sha)

@@ -182,8 +182,10 @@ def assert_on_grid(widget, value):
     assert type(widget).__name__ == "SliderText", type(widget)
     assert widget.value == value and widget.text.value == value
     assert C._readout_text(widget) == C._exact_text(value)
-    s = widget.slider  # the slider sits on the grid point nearest to the value
-    assert abs(s.value - value) <= s.step / 2 + 1e-12 or s.value in (s.min, s.max)
+    s = widget.slider  # the slider sits on the grid point nearest to the value (a front end
+    assert abs(s.value - value) <= s.step / 2 + 1e-12 or s.value in (s.min, s.max)  # would snap
+    for v in (s.value, s.min):  # an off-grid one and send it back, changing the value)
+        assert abs(v / s.step - round(v / s.step)) <= 1e-6
 
 
 def assert_opening_on_grids(ex):

@@ -345,8 +345,10 @@ def _slider_text_class():
         value = traitlets.Float()
 
         def __init__(self, *, value, min, max, step, description):
-            self.slider = _slider("FloatSlider", value=_clip(value, min, max), min=min, max=max,
-                                  step=step, description=description, readout=False,
+            lo, hi = _snap(min, step, up=False), _snap(max, step, up=True)
+            # the slider sits on a grid point: a front end snaps an off-grid value and sends it back
+            self.slider = _slider("FloatSlider", value=_clip(round(round(value / step) * step, _decimals(step)), lo, hi),
+                                  min=lo, max=hi, step=step, description=description, readout=False,
                                   readout_format=f".{_decimals(step)}f")
             self.text = w.BoundedFloatText(value=value, min=min, max=max,
                                            layout=w.Layout(width="120px"))
