@@ -91,7 +91,7 @@ def explore(
     preset and offers a rule dropdown) or your own ``rule(x, g, state, **hp)``; sliders come
     from ``hyperparameters_of(rule)`` and ``**hp`` sets their opening values. ``stochastic=True``
     adds a gradient-noise slider (sigma; the noise at step t is ``sigma * z[t-1]`` with
-    ``z = np.random.default_rng(seed).standard_normal((200, 2))``, so the path is stable while
+    ``z = np.random.default_rng(seed).standard_normal((201, 2))``, so the path is stable while
     other sliders move) and a learning-rate schedule dropdown.
 
     >>> ex = explore("momentum", lr=0.4, momentum=0.5)   # doctest: +SKIP
