@@ -39,7 +39,7 @@ import browser_support as bs  # noqa: E402
 MEDIAN_TARGET_MS = 150.0
 RATIO_TARGET = 1 / 3
 STEPS = 100
-COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise"}
+COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise", "step", "speed"}
 
 BASELINE_CODE = '''\
 %matplotlib inline

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.browser
 
 NOTEBOOKS = bs.notebook_names()
 # Controls that are not hyperparameters: moved only when an explorer has nothing else.
-COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise"}
+COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise", "step", "speed"}
 
 TIMINGS: dict = {}  # notebook -> seconds (open, run_all, explorers, total)
 MOVES: dict = {}    # notebook -> the sliders moved, per explorer

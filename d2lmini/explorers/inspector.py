@@ -403,12 +403,28 @@ def _guessed_terms(hp: Dict[str, Any], st: Dict[str, Any], kinds: Dict[str, str]
 def inspect_run(run, t: int, objective=None) -> Dict[str, Any]:
     """The inspection of step ``t`` of a 2-D run (a :class:`.paths._Run`); see :func:`_inspection`."""
     return _inspection(run.rule, run.rule_name, run.label, getattr(run, "hp_used", {}),
-                       run.lr_key, run.trajectory, getattr(run, "records", []), t)
+                       run.lr_key, run.trajectory, getattr(run, "records", []), t,
+                       diverged_at=run.diverged_at)
+
+
+def _note(rec, taken: bool, update, diverged_at: Optional[int]) -> str:
+    """What is special about a step: the last point, a diverging or failing update."""
+    if rec is None:
+        return "no update recorded from this point"
+    if update is None:
+        return "the next update failed: the run stops here"
+    if not np.all(np.isfinite(update)):
+        return "the next update is not finite: the run diverges here"
+    if not taken and diverged_at is not None:
+        return f"the next update diverges (step {diverged_at}): the run stops here"
+    if not taken:
+        return "the last point: the update shown is the next one, not taken"
+    return ""
 
 
 def _inspection(fn: Callable, rule_name: Optional[str], label: str, hp: Dict[str, Any],
                 lr_key: Optional[str], trajectory: np.ndarray, records: List[Dict[str, Any]],
-                t: int) -> Dict[str, Any]:
+                t: int, diverged_at: Optional[int] = None) -> Dict[str, Any]:
     """What step ``t`` of a run is made of (the dict ``ex.inspection`` returns)."""
     traj = np.asarray(trajectory, dtype=float)
     n = len(traj) - 1
@@ -478,17 +494,7 @@ def _inspection(fn: Callable, rule_name: Optional[str], label: str, hp: Dict[str
     bias = None
     if "1 - beta1^k" in extras or "1 - beta2^k" in extras:
         bias = (extras.get("1 - beta1^k"), extras.get("1 - beta2^k"))
-    if rec is None:
-        note = "no update recorded from this point"
-    elif update is None:
-        note = "the next update failed (the rule raised an error)" if taken else \
-            "the next update failed: the run stops here"
-    elif not np.all(np.isfinite(update)):
-        note = "the next update is not finite: the run diverged here"
-    elif not taken:
-        note = "the last point: the update shown is the next one, not taken"
-    else:
-        note = ""
+    note = _note(rec, taken, update, diverged_at)
     return {
         "step": t,
         "steps": n,
@@ -615,6 +621,9 @@ def _step_controls(steps: int):
                     step=10, description="ms per step")
     speed.layout.width = "280px"
     links = [w.jslink((play, "value"), (step, "value")), w.jslink((speed, "value"), (play, "interval"))]
+    # Python that sets the speed sets the interval too (the browser's own change comes back
+    # equal, so nothing echoes).
+    speed.observe(lambda change: setattr(play, "interval", int(change["new"])), names="value")
     return step, play, speed, links
 
 
@@ -893,16 +902,7 @@ class Inspector1D(_StepControls):
                 formula = terms["formula"]
             newton_step = float(np.float64(-d1) / d2)
         taken = t < n
-        if rec is None:
-            note = "no update recorded from this point"
-        elif nxt is None:
-            note = "the next update failed: the run stops here"
-        elif not math.isfinite(nxt):
-            note = "the next update is not finite: the run diverged here"
-        elif not taken:
-            note = "the last point: the update shown is the next one, not taken"
-        else:
-            note = ""
+        note = _note(rec, taken, None if update is None else np.array([update]), ex.diverged_at)
         return {
             "step": t, "steps": n, "update_number": t + 1, "label": method, "rule": method,
             "point": x, "value": fx, "grad": d1, "hess": d2, "lr": lr,
