@@ -627,38 +627,83 @@ def _step_controls(steps: int):
     return step, play, speed, links
 
 
-def _arrow(ax, color: str, lw: float, scale: float, zorder: float, style: str = "-"):
-    from matplotlib.patches import FancyArrowPatch
+class _Arrow:
+    """An arrow drawn as two lines (the shaft, and a V-shaped head in display space): a fifth
+    of the cost of a ``FancyArrowPatch`` per frame. Both lines are animated artists."""
 
-    patch = FancyArrowPatch((0.0, 0.0), (1.0, 1.0), arrowstyle="-|>", mutation_scale=13 * scale,
-                            color=color, lw=lw * scale, linestyle=style, zorder=zorder,
-                            shrinkA=0.0, shrinkB=0.0)
-    patch.set_visible(False)
-    ax.add_patch(patch)
-    return patch
+    def __init__(self, ex, color: str, lw: float, zorder: float, style: str = "-"):
+        ax, s = ex.ax, ex.scale
+        self.ax = ax
+        self.head_px = (11.0 * s, 4.5 * s)  # length and half-width of the head, in pixels
+        self.shaft = ex._animate(ax.plot([], [], style, color=color, lw=lw * s, zorder=zorder,
+                                         solid_capstyle="butt")[0])
+        self.head = ex._animate(ax.plot([], [], "-", color=color, lw=lw * s, zorder=zorder,
+                                        solid_joinstyle="miter")[0])
+        self.set_visible(False)
 
+    def set_visible(self, visible: bool) -> None:
+        self.shaft.set_visible(visible)
+        self.head.set_visible(visible)
 
-def _place_arrow(patch, start: np.ndarray, vec: Optional[np.ndarray], view, min_len: float) -> bool:
-    """Point ``patch`` from ``start`` along ``vec``, cut at the view's border (a huge or non-finite
-    arrow is cut or hidden). Returns whether it is shown."""
-    if vec is None or not np.all(np.isfinite(vec)) or not np.all(np.isfinite(start)):
-        patch.set_visible(False)
-        return False
-    end = start + vec
-    inside = view[0] <= start[0] <= view[1] and view[2] <= start[1] <= view[3]
-    if not inside or float(np.hypot(*vec)) < min_len:
-        patch.set_visible(False)
-        return False
-    if not (view[0] <= end[0] <= view[1] and view[2] <= end[1] <= view[3]):
-        from ..plotting import border_point
+    def get_visible(self) -> bool:
+        return self.shaft.get_visible()
 
-        end = border_point(start, end, view)
-        if float(np.hypot(*(end - start))) < min_len:
-            patch.set_visible(False)
+    def set_color(self, color: str) -> None:
+        self.shaft.set_color(color)
+        self.head.set_color(color)
+
+    def get_positions(self) -> Tuple[np.ndarray, np.ndarray]:
+        xy = self.shaft.get_xydata()
+        return xy[0], xy[-1]
+
+    def place(self, start: np.ndarray, vec: Optional[np.ndarray], view, min_len: float) -> bool:
+        """Point from ``start`` along ``vec``, cut at the view's border (a huge or non-finite
+        arrow is cut or hidden; so is one that starts outside the view). Returns whether it
+        is shown."""
+        if vec is None or not np.all(np.isfinite(vec)) or not np.all(np.isfinite(start)):
+            self.set_visible(False)
             return False
-    patch.set_positions((float(start[0]), float(start[1])), (float(end[0]), float(end[1])))
-    patch.set_visible(True)
-    return True
+        start = np.asarray(start, dtype=float)
+        end = start + np.asarray(vec, dtype=float)
+        inside = view[0] <= start[0] <= view[1] and view[2] <= start[1] <= view[3]
+        if not inside or float(np.hypot(*(end - start))) < min_len:
+            self.set_visible(False)
+            return False
+        if not (view[0] <= end[0] <= view[1] and view[2] <= end[1] <= view[3]):
+            from ..plotting import border_point
+
+            end = border_point(start, end, view)
+            if float(np.hypot(*(end - start))) < min_len:
+                self.set_visible(False)
+                return False
+        self.shaft.set_data([start[0], end[0]], [start[1], end[1]])
+        # The head in pixels, from the view (the axes' limits may be set only when the next
+        # frame is drawn): pixels per unit along x and y.
+        box = self.ax.bbox
+        scale = np.array([box.width / (view[1] - view[0]), box.height / (view[3] - view[2])])
+        d = (end - start) * scale
+        length = float(np.hypot(*d))
+        if length > 0:
+            u = d / length
+            n = np.array([-u[1], u[0]])
+            head_len, half = self.head_px
+            head_len = min(head_len, 0.6 * length)
+            barbs = np.array([-head_len * u + half * n, [0.0, 0.0], -head_len * u - half * n])
+            hx, hy = (end + barbs / scale).T
+            self.head.set_data(hx, hy)
+        else:
+            self.head.set_data([], [])
+        self.set_visible(True)
+        return True
+
+
+def _put(marker, at) -> None:
+    """A one-point marker at ``at``; hidden (not drawn at all) for None or a non-finite point."""
+    if at is None or not np.all(np.isfinite(at)):
+        marker.set_visible(False)
+        return
+    marker.set_data([float(at[0])], [float(at[1])])
+    marker.set_visible(True)
 
 
 class _StepControls:
@@ -734,11 +779,11 @@ class Inspector2D(_StepControls):
         s = ex.scale
         ax = ex.ax
         self.box = ex._animate(self._rectangle(ax))
-        self.grad_arrow = ex._animate(_arrow(ax, _GRAD_COLOR, 1.6, s, 7.2, "--"))
-        self.buffer_arrows = [ex._animate(_arrow(ax, c, 3.2, s, 7.1)) for c in _BUFFER_COLORS]
-        self.update_arrow = ex._animate(_arrow(ax, _UPDATE_COLOR, 1.8, s, 7.4))
-        self.point_marker = ex._animate(ax.plot([], [], "o", ms=15 * s, mfc="none", mew=2.5 * s,
-                                                mec="#ff7f0e", zorder=7.5)[0])
+        self.buffer_arrows = [_Arrow(ex, c, 3.0, 7.1) for c in _BUFFER_COLORS]
+        self.grad_arrow = _Arrow(ex, _GRAD_COLOR, 1.6, 7.2, "--")
+        self.update_arrow = _Arrow(ex, _UPDATE_COLOR, 1.8, 7.4)
+        self.point_marker = ex._animate(ax.plot([], [], "o", ms=12 * s, mfc="none", mew=2.2 * s,
+                                                mec="#ff7f0e", zorder=7.0)[0])
         self.next_marker = ex._animate(ax.plot([], [], "o", ms=5 * s, color=_UPDATE_COLOR, zorder=7.5)[0])
         self.position_markers = [
             ex._animate(ax.plot([], [], marker, ms=8 * s, mfc=_POSITION_COLOR, mec="white", zorder=7.3)[0])
@@ -746,15 +791,20 @@ class Inspector2D(_StepControls):
         ]
         self.loss_marker = None
         if ex.loss_ax is not None:
-            # a scatter, not a line: the loss panel's lines are the runs' curves
-            self.loss_marker = ex._animate(ex.loss_ax.scatter([], [], s=(8 * s) ** 2, c="#ff7f0e",
-                                                              edgecolors="k", zorder=5))
+            # a line of the figure in the loss panel's coordinates: the panel's own lines are the
+            # runs' curves (and a scatter costs 7x more to draw)
+            from matplotlib.lines import Line2D
+
+            self.loss_marker = ex._animate(ex.fig.add_artist(Line2D(
+                [], [], marker="o", ms=8 * s, mfc="#ff7f0e", mec="k", ls="none", zorder=5,
+                transform=ex.loss_ax.transData)))
 
     @staticmethod
     def _rectangle(ax):
         from matplotlib.patches import Rectangle
 
-        rect = Rectangle((0.0, 0.0), 0.0, 0.0, fc=_BOX_COLOR, ec=_BOX_COLOR, alpha=0.35, lw=1.5, zorder=3.5)
+        rect = Rectangle((0.0, 0.0), 0.0, 0.0, fc=(0.09, 0.75, 0.81, 0.25), ec=_BOX_COLOR, lw=2.0,
+                         zorder=7.6)
         rect.set_visible(False)
         ax.add_patch(rect)
         return rect
@@ -795,27 +845,20 @@ class Inspector2D(_StepControls):
         inside = view[0] <= x[0] <= view[1] and view[2] <= x[1] <= view[3]
         self.point_marker.set_data([x[0]], [x[1]])
         self.point_marker.set_markeredgecolor(run.color)
-        _place_arrow(self.grad_arrow, x, info["raw_step"], view, min_len)
+        self.grad_arrow.place(x, info["raw_step"], view, min_len)
         colors = _arrow_colors(info)
         for i, patch in enumerate(self.buffer_arrows):
             if i < len(info["arrows"]):
                 key, vec, _ = info["arrows"][i]
                 patch.set_color(colors[key])
-                _place_arrow(patch, x, vec, view, min_len)
+                patch.place(x, vec, view, min_len)
             else:
                 patch.set_visible(False)
-        _place_arrow(self.update_arrow, x, info["update"], view, min_len)
+        self.update_arrow.place(x, info["update"], view, min_len)
         nxt = info["next_point"]
-        if nxt is not None and np.all(np.isfinite(nxt)):
-            self.next_marker.set_data([nxt[0]], [nxt[1]])
-        else:
-            self.next_marker.set_data([], [])
+        _put(self.next_marker, nxt)
         for i, marker in enumerate(self.position_markers):
-            if i < len(info["positions"]):
-                p = info["positions"][i][1]
-                marker.set_data([p[0]], [p[1]])
-            else:
-                marker.set_data([], [])
+            _put(marker, info["positions"][i][1] if i < len(info["positions"]) else None)
         e = info["effective_step"]
         box = info["adaptive"] and e is not None and inside and np.all(np.isfinite(e)) and \
             float(np.max(e)) < 1e6 * span
@@ -826,8 +869,8 @@ class Inspector2D(_StepControls):
             lo = ex._get_loss_limits()[0]
             loss = run.losses[info["step"]] if info["step"] < len(run.losses) else np.nan
             y = float(np.clip(np.nan_to_num(loss, nan=lo, posinf=1e300), lo, None))
-            self.loss_marker.set_offsets([[info["step"], y]])
-            self.loss_marker.set_facecolor(run.color)
+            self.loss_marker.set_data([info["step"]], [y])
+            self.loss_marker.set_markerfacecolor(run.color)
         self.table.value = table_html(info, ex.scale, run.color)
 
 
@@ -849,8 +892,8 @@ class Inspector1D(_StepControls):
         ax = ex.ax
         self.model = ex._animate(ax.plot([], [], "-", color=_MODEL_COLOR, lw=2.2 * s, zorder=4.5)[0])
         self.tangent = ex._animate(ax.plot([], [], ":", color=_TANGENT_COLOR, lw=1.6 * s, zorder=4.4)[0])
-        self.grad_arrow = ex._animate(_arrow(ax, _GRAD_COLOR, 1.6, s, 7.2, "--"))
-        self.update_arrow = ex._animate(_arrow(ax, _UPDATE_COLOR, 1.8, s, 7.4))
+        self.grad_arrow = _Arrow(ex, _GRAD_COLOR, 1.6, 7.2, "--")
+        self.update_arrow = _Arrow(ex, _UPDATE_COLOR, 1.8, 7.4)
         self.point_marker = ex._animate(ax.plot([], [], "o", ms=15 * s, mfc="none", mew=2.5 * s,
                                                 mec="#ff7f0e", zorder=7.5)[0])
         self.next_marker = ex._animate(ax.plot([], [], "o", ms=5 * s, color=_UPDATE_COLOR, zorder=7.5)[0])
@@ -935,7 +978,7 @@ class Inspector1D(_StepControls):
             self.tangent.set_data(u, fx + d1 * (u - x))
             start = np.array([x, fx])
             gd = np.array([info["raw_step"], -info["lr"] * d1 * d1])  # along the tangent
-            _place_arrow(self.grad_arrow, start, gd, v, 1e-3 * min(span_x, span_y))
+            self.grad_arrow.place(start, gd, v, 1e-3 * min(span_x, span_y))
         else:
             self.model.set_data([], [])
             self.tangent.set_data([], [])
@@ -943,11 +986,11 @@ class Inspector1D(_StepControls):
         nxt = info["next_point"]
         if ok and nxt is not None and math.isfinite(nxt):
             fn = float(ex.objective(nxt))
-            self.next_marker.set_data([nxt], [fn])
-            _place_arrow(self.update_arrow, np.array([x, fx]), np.array([nxt - x, fn - fx]), v,
-                         1e-3 * min(span_x, span_y))
+            _put(self.next_marker, (nxt, fn))
+            self.update_arrow.place(np.array([x, fx]), np.array([nxt - x, fn - fx]), v,
+                                    1e-3 * min(span_x, span_y))
         else:
-            self.next_marker.set_data([], [])
+            _put(self.next_marker, None)
             self.update_arrow.set_visible(False)
         self.table.value = table_html_1d(info, ex.scale)
 
