@@ -481,7 +481,7 @@ def test_the_table_shows_the_inspection():
     for key in ("point", "grad", "update", "next_point", "effective_step"):
         for v in ins[key]:
             assert f"{v:.4g}" in table, key
-    for label in ("first moment m", "second moment v", "1 - beta1^k", "1 - beta2^k",
+    for label in ("first moment m", "second moment v", "bias correction 1 - beta1^k", "1 - beta2^k",
                   "plain gradient step", "effective step", "update x_t+1 - x_t", "step t = 2",
                   "update k = 3"):
         assert label in table, label

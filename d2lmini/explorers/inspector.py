@@ -538,7 +538,7 @@ def _swatch(color: Optional[str], shape: str = "&#9632;") -> str:
 
 
 def _row(label: str, values: Any, color: Optional[str] = None, shape: str = "&#9632;",
-         ncols: int = 2) -> str:
+         ncols: int = 2, note: str = "") -> str:
     cells = []
     if values is None:
         cells = [f'<td colspan="{ncols}" style="text-align:center">&mdash;</td>']
@@ -552,8 +552,10 @@ def _row(label: str, values: Any, color: Optional[str] = None, shape: str = "&#9
             cells = [f'<td colspan="{ncols}" style="text-align:right;padding:0 0.6em">{_num(arr[0])}</td>']
         else:
             return ""
+    if note:
+        note = f' <span style="opacity:0.6">({html.escape(note)})</span>'
     return (f'<tr><th style="text-align:left;font-weight:normal;padding-right:1em">'
-            f"{_swatch(color, shape)}{html.escape(label)}</th>{''.join(cells)}</tr>")
+            f"{_swatch(color, shape)}{html.escape(label)}{note}</th>{''.join(cells)}</tr>")
 
 
 def _table(rows: List[str], header: str, columns: Tuple[str, ...], scale: float) -> str:
@@ -592,11 +594,11 @@ def table_html(info: Dict[str, Any], scale: float = 1.0, point_color: str = "#ff
     for key, value in info["extras"].items():
         if key == "update number k" or key in arrow_keys:
             continue
-        rows.append(_row(key, value))
+        rows.append(_row(f"bias correction {key}" if key.startswith("1 - beta") else key, value))
     if info["effective_step"] is not None:
-        label = "effective step " + info["effective_formula"]
+        label = "effective step per coordinate" + (" (box)" if info["adaptive"] else "")
         rows.append(_row(label, info["effective_step"], _BOX_COLOR if info["adaptive"] else None,
-                         "&#9633;"))
+                         "&#9633;", note=info["effective_formula"]))
     rows.append(_row("update x_t+1 - x_t" if info["taken"] else "next update (not taken)",
                      info["update"], _UPDATE_COLOR, "&#10148;"))
     rows.append(_row("next point x_t+1", info["next_point"]))
@@ -628,33 +630,30 @@ def _step_controls(steps: int):
 
 
 class _Arrow:
-    """An arrow drawn as two lines (the shaft, and a V-shaped head in display space): a fifth
-    of the cost of a ``FancyArrowPatch`` per frame. Both lines are animated artists."""
+    """An arrow drawn as one line: the shaft, a break, and a V-shaped head sized in pixels. A
+    line costs a fifth of a ``FancyArrowPatch`` per frame. It is an animated artist."""
 
-    def __init__(self, ex, color: str, lw: float, zorder: float, style: str = "-"):
-        ax, s = ex.ax, ex.scale
-        self.ax = ax
+    def __init__(self, ex, color: str, lw: float, zorder: float):
+        s = ex.scale
+        self.ax = ex.ax
         self.head_px = (11.0 * s, 4.5 * s)  # length and half-width of the head, in pixels
-        self.shaft = ex._animate(ax.plot([], [], style, color=color, lw=lw * s, zorder=zorder,
-                                         solid_capstyle="butt")[0])
-        self.head = ex._animate(ax.plot([], [], "-", color=color, lw=lw * s, zorder=zorder,
-                                        solid_joinstyle="miter")[0])
-        self.set_visible(False)
+        self.line = ex._animate(ex.ax.plot([], [], "-", color=color, lw=lw * s, zorder=zorder,
+                                           solid_capstyle="butt", solid_joinstyle="miter")[0])
+        self.line.set_visible(False)
 
     def set_visible(self, visible: bool) -> None:
-        self.shaft.set_visible(visible)
-        self.head.set_visible(visible)
+        self.line.set_visible(visible)
 
     def get_visible(self) -> bool:
-        return self.shaft.get_visible()
+        return self.line.get_visible()
 
     def set_color(self, color: str) -> None:
-        self.shaft.set_color(color)
-        self.head.set_color(color)
+        self.line.set_color(color)
 
     def get_positions(self) -> Tuple[np.ndarray, np.ndarray]:
-        xy = self.shaft.get_xydata()
-        return xy[0], xy[-1]
+        """(start, end) of the shaft."""
+        xy = self.line.get_xydata()
+        return xy[0], xy[1]
 
     def place(self, start: np.ndarray, vec: Optional[np.ndarray], view, min_len: float) -> bool:
         """Point from ``start`` along ``vec``, cut at the view's border (a huge or non-finite
@@ -676,23 +675,19 @@ class _Arrow:
             if float(np.hypot(*(end - start))) < min_len:
                 self.set_visible(False)
                 return False
-        self.shaft.set_data([start[0], end[0]], [start[1], end[1]])
         # The head in pixels, from the view (the axes' limits may be set only when the next
         # frame is drawn): pixels per unit along x and y.
         box = self.ax.bbox
         scale = np.array([box.width / (view[1] - view[0]), box.height / (view[3] - view[2])])
         d = (end - start) * scale
         length = float(np.hypot(*d))
-        if length > 0:
-            u = d / length
-            n = np.array([-u[1], u[0]])
-            head_len, half = self.head_px
-            head_len = min(head_len, 0.6 * length)
-            barbs = np.array([-head_len * u + half * n, [0.0, 0.0], -head_len * u - half * n])
-            hx, hy = (end + barbs / scale).T
-            self.head.set_data(hx, hy)
-        else:
-            self.head.set_data([], [])
+        u = d / length if length > 0 else np.array([1.0, 0.0])
+        n = np.array([-u[1], u[0]])
+        head_len, half = self.head_px
+        head_len = min(head_len, 0.6 * length)
+        barbs = end + np.array([-head_len * u + half * n, [0.0, 0.0], -head_len * u - half * n]) / scale
+        self.line.set_data([start[0], end[0], np.nan, *barbs[:, 0]],
+                           [start[1], end[1], np.nan, *barbs[:, 1]])
         self.set_visible(True)
         return True
 
@@ -780,7 +775,7 @@ class Inspector2D(_StepControls):
         ax = ex.ax
         self.box = ex._animate(self._rectangle(ax))
         self.buffer_arrows = [_Arrow(ex, c, 3.0, 7.1) for c in _BUFFER_COLORS]
-        self.grad_arrow = _Arrow(ex, _GRAD_COLOR, 1.6, 7.2, "--")
+        self.grad_arrow = _Arrow(ex, _GRAD_COLOR, 1.5, 7.2)
         self.update_arrow = _Arrow(ex, _UPDATE_COLOR, 1.8, 7.4)
         self.point_marker = ex._animate(ax.plot([], [], "o", ms=12 * s, mfc="none", mew=2.2 * s,
                                                 mec="#ff7f0e", zorder=7.0)[0])
@@ -892,7 +887,7 @@ class Inspector1D(_StepControls):
         ax = ex.ax
         self.model = ex._animate(ax.plot([], [], "-", color=_MODEL_COLOR, lw=2.2 * s, zorder=4.5)[0])
         self.tangent = ex._animate(ax.plot([], [], ":", color=_TANGENT_COLOR, lw=1.6 * s, zorder=4.4)[0])
-        self.grad_arrow = _Arrow(ex, _GRAD_COLOR, 1.6, 7.2, "--")
+        self.grad_arrow = _Arrow(ex, _GRAD_COLOR, 1.5, 7.2)
         self.update_arrow = _Arrow(ex, _UPDATE_COLOR, 1.8, 7.4)
         self.point_marker = ex._animate(ax.plot([], [], "o", ms=15 * s, mfc="none", mew=2.5 * s,
                                                 mec="#ff7f0e", zorder=7.5)[0])
@@ -1021,7 +1016,8 @@ def table_html_1d(info: Dict[str, Any], scale: float = 1.0) -> str:
         if vec is not None:
             rows.append(_row(info["state_names"].get(key, key), vec, None, ncols=1))
     if info["effective_step"] is not None:
-        rows.append(_row("effective step " + info["effective_formula"], info["effective_step"], None, ncols=1))
+        rows.append(_row("effective step", info["effective_step"], None, ncols=1,
+                         note=info["effective_formula"]))
     rows.append(_row("update x_t+1 - x_t" if info["taken"] else "next update (not taken)",
                      info["update"], _UPDATE_COLOR, "&#10148;", 1))
     rows.append(_row("next point x_t+1", info["next_point"], None, ncols=1))
