@@ -41,6 +41,13 @@ Modules, one per concern:
 * :mod:`.one_d`     :class:`Explorer1D`
 * :mod:`.registry`  the explorers alive in this process; re-running a notebook cell closes
                     the explorers its earlier run made
+* :mod:`.inspector` the step inspector: ``controls['step']``, Play and its speed, the overlay
+                    (gradient step, buffers, box of effective steps, update), the table and
+                    ``ex.inspection``
+
+Every explorer has a step inspector: the ``step`` control picks a point x_t of the path and
+the picture shows the update that leaves it and what it is made of; ``ex.inspection`` returns
+the same as a dict. Moving the step never recomputes the path.
 """
 from __future__ import annotations
 
