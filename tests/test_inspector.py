@@ -25,7 +25,7 @@ import pytest
 import ipywidgets as widgets
 
 from d2lmini import explorers as E
-from d2lmini import objectives, rules
+from d2lmini import rules
 from d2lmini.explorers import frames
 from d2lmini.explorers.inspector import KNOWN_STATE
 from d2lmini.rules import RULES, hyperparams

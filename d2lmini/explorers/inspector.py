@@ -46,6 +46,8 @@ import numpy as np
 from .. import rules as _rules
 from .controls import _dropdown, _set_range, _slider, _widgets
 
+__all__ = ["Inspector2D", "Inspector1D", "KNOWN_STATE", "inspect_run", "table_html", "table_html_1d"]
+
 # Kinds of state entries.
 DIRECTION = "direction"  # gradient units, drawn as -lr * entry (velocity, first moment)
 STEP = "step"            # position units, drawn as the entry itself (lr inside the velocity)
@@ -400,7 +402,7 @@ def _guessed_terms(hp: Dict[str, Any], st: Dict[str, Any], kinds: Dict[str, str]
 # One step of a run
 
 
-def inspect_run(run, t: int, objective=None) -> Dict[str, Any]:
+def inspect_run(run, t: int) -> Dict[str, Any]:
     """The inspection of step ``t`` of a 2-D run (a :class:`.paths._Run`); see :func:`_inspection`."""
     return _inspection(run.rule, run.rule_name, run.label, getattr(run, "hp_used", {}),
                        run.lr_key, run.trajectory, getattr(run, "records", []), t,
@@ -822,7 +824,7 @@ class Inspector2D(_StepControls):
 
     @property
     def inspection(self) -> Dict[str, Any]:
-        if self._info is None or self._info["step"] != self.step:
+        if self._info is None or self._info["step"] != self.step or self._info["label"] != self.run.label:
             self.update()
         return self._info
 
@@ -931,7 +933,7 @@ class Inspector1D(_StepControls):
                 effective, formula = float(np.float64(lr) / abs(d2)), "lr / |f''(x_t)|"
             else:
                 fn = ex._custom[method]
-                info = hyperparameters_of_safe(fn)
+                info = _hyperparameters_of_safe(fn)
                 key = "lr" if "lr" in info else ("eta" if "eta" in info else None)
                 terms = _guessed_terms(_full_hp(fn, {key: lr} if key else {}), state, kinds,
                                        lr if key else None, np.array([d1]),
@@ -990,7 +992,7 @@ class Inspector1D(_StepControls):
         self.table.value = table_html_1d(info, ex.scale)
 
 
-def hyperparameters_of_safe(fn: Callable) -> Dict[str, Any]:
+def _hyperparameters_of_safe(fn: Callable) -> Dict[str, Any]:
     try:
         return _rules.hyperparameters_of(fn)
     except TypeError:
@@ -1023,6 +1025,3 @@ def table_html_1d(info: Dict[str, Any], scale: float = 1.0) -> str:
     rows.append(_row("next point x_t+1", info["next_point"], None, ncols=1))
     return _table([r for r in rows if r], header, ("x",), scale)
 
-
-# Names used by the explorers.
-__all__ = ["Inspector2D", "Inspector1D", "KNOWN_STATE", "inspect_run", "table_html", "table_html_1d"]
