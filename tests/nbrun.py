@@ -33,7 +33,7 @@ for _e in _ex.live_explorers():
     _frame = _e.frame
     _moved = None
     for _name, _w in _e.controls.items():
-        if _name in ("x1", "x2", "steps", "x0", "warmup"):
+        if _name in ("x1", "x2", "steps", "x0", "warmup", "step", "play", "speed"):
             continue
         if type(_w).__name__ == "SelectionSlider":
             _values = [_o[1] for _o in _w.options]

@@ -36,6 +36,7 @@ import time
 import pytest
 
 import browser_clicks
+import browser_inspector
 import browser_readouts
 import browser_support as bs
 
@@ -43,7 +44,7 @@ pytestmark = pytest.mark.browser
 
 NOTEBOOKS = bs.notebook_names()
 # Controls that are not hyperparameters: moved only when an explorer has nothing else.
-COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise"}
+COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise", "step", "speed"}
 
 TIMINGS: dict = {}  # notebook -> seconds (open, run_all, explorers, total)
 MOVES: dict = {}    # notebook -> the sliders moved, per explorer
@@ -212,7 +213,7 @@ def _pick_sliders(d, k):
         if not s["visible"]:
             continue
         name, c = by_desc.get(s["label"], (None, None))
-        rank = 2 if name in COMMON_CONTROLS else 0
+        rank = 3 if name in ("step", "speed") else 2 if name in COMMON_CONTROLS else 0  # inspector last
         if c is not None and c["type"] == "SelectionSlider":
             rank += 1
         ranked.append((rank, s["index"]))
@@ -319,6 +320,12 @@ def test_every_explorer_follows_keyboard_and_mouse(notebook):
 
 def test_clicks_and_drags_move_the_start(notebook):  # issue 17, inline backend
     browser_clicks.check_clicks(_ready(notebook))
+
+
+def test_every_explorer_inspector_follows_step_and_play(notebook):
+    """The step inspector: step by keyboard, Play, a race's run (tests/browser_inspector.py)."""
+    page = _ready(notebook)
+    MOVES[f"{notebook.name} (inspector)"] = browser_inspector.exercise_inspector(page, *_explorers(page))
 
 
 def test_rerunning_an_explorer_cell_closes_its_old_explorer(notebook):

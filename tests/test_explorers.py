@@ -126,6 +126,22 @@ def readout_line(race, label: str) -> str:
     return lines[0]
 
 
+def assert_inspection(ex, trajectory):
+    """The step inspector agrees with the path: point = trajectory[step], next point = point +
+    update, the step control ends at the last finite point, Play follows it."""
+    c = ex.controls
+    ins = ex.inspection
+    assert c["step"].max == len(trajectory) - 1 == c["play"].max
+    assert ins["step"] == c["step"].value
+    np.testing.assert_array_equal(ins["point"], trajectory[ins["step"]])
+    if ins["update"] is not None:
+        np.testing.assert_allclose(np.asarray(ins["point"]) + ins["update"], ins["next_point"],
+                                   rtol=1e-12, atol=1e-300, equal_nan=True)
+    if ins["step"] < len(trajectory) - 1:
+        np.testing.assert_array_equal(ins["next_point"], trajectory[ins["step"] + 1])
+    assert c["play"].interval == c["speed"].value
+
+
 def assert_consistent(ex):
     """Invariants every 2-D explorer keeps, whatever its sliders say."""
     traj = ex.trajectory
@@ -147,6 +163,7 @@ def assert_consistent(ex):
         assert steps == ex.controls["steps"].value
     assert f"after {steps} step" in ex.readout
     assert point_text(traj[-1]) in ex.readout
+    assert_inspection(ex, traj)
 
 
 def assert_on_grid(widget, value):
@@ -164,7 +181,7 @@ def assert_on_grid(widget, value):
         labels = [label for label, _ in widget.options]
         assert len(set(labels)) == len(labels)
         return
-    if isinstance(widget, widgets.IntSlider):
+    if isinstance(widget, (widgets.IntSlider, widgets.Play)):
         assert widget.value == value and float(value).is_integer()
         assert (widget.value - widget.min) % widget.step == 0
         return
@@ -1133,6 +1150,33 @@ def test_a_drag_on_a_running_loop_throttles_frames_and_ends_on_the_last_point():
     assert ex.image.value == shown  # the trailing frame shows the last point
 
 
+def test_clicks_and_drags_work_with_the_inspector_showing():
+    """A click or a drag while the step inspector shows step t moves the start; the step stays
+    (cut to the new path's end), and the overlay and table follow the new path."""
+    ex = E.explore("adam", lr=0.3, steps=20)
+    ex.controls["step"].value = 7
+    frame, table = ex.frame, ex.inspector.table.value
+    send(ex, pointer(ex, ex.ax, -2.0, 0.5, exact=True))
+    assert tuple(ex.trajectory[0]) == (-2.0, 0.5) and ex.controls["step"].value == 7
+    ins = ex.inspection
+    np.testing.assert_array_equal(ins["point"], ex.trajectory[7])
+    np.testing.assert_array_equal(ins["next_point"], ex.trajectory[8])
+    assert ex.frame != frame and ex.inspector.table.value != table
+    send(ex, pointer(ex, ex.ax, -4.0, -1.0, kind="mousedown", exact=True))
+    for x, y in ((-3.5, -1.2), (-3.0, -1.5)):
+        send(ex, pointer(ex, ex.ax, x, y, kind="mousemove", exact=True))
+        assert tuple(ex.trajectory[0]) == (x, y)
+        np.testing.assert_array_equal(ex.inspection["point"], ex.trajectory[7])
+    send(ex, pointer(ex, ex.ax, -3.0, -1.5, kind="mouseup", exact=True))
+    assert_consistent(ex)
+    # a start from which the run diverges early: the step is cut to the path's last point
+    big = E.explore("gd", lr=1.9, steps=30)
+    big.controls["step"].value = 30
+    send(big, pointer(big, big.ax, -5.0, -3.0, exact=True))
+    assert big.controls["step"].value <= len(big.trajectory) - 1 == big.controls["step"].max
+    assert_consistent(big)
+
+
 def test_race_and_explore_1d_take_clicks():
     r = E.race({"gd": "gd", "adam": "adam"}, steps=10)
     send(r, pointer(r, r.ax, -3.0, 0.5, exact=True))
@@ -1334,7 +1378,7 @@ def test_opening_and_code_values():
     assert ex.code_values == ex.opening
     one = E.explore_1d("newton", "xcos", lr=0.5, x0=3.0)
     assert one.opening == {"steps": 10, "lr": 0.5, "x0": 3.0, "method": "newton", "objective": "xcos",
-                           "show_model": True}
+                           "show_model": True, "step": 0, "play": 0, "speed": 300}
     assert_opening_on_grids(one)
 
 
@@ -1569,7 +1613,7 @@ def slider_value(widget):
     if isinstance(widget, widgets.Dropdown):
         return st.sampled_from(list(widget.options))
     lo, hi = widget.min, widget.max
-    if isinstance(widget, widgets.IntSlider):
+    if isinstance(widget, (widgets.IntSlider, widgets.Play)):
         return st.one_of(st.sampled_from([lo, hi]), st.integers(lo, hi))
     return st.one_of(st.sampled_from([float(lo), float(hi)]), st.floats(float(lo), float(hi)))
 
@@ -1649,6 +1693,7 @@ def test_fuzz_explore_1d(data):
     else:
         assert len(traj) == ex.controls["steps"].value + 1
     assert f"x = {E._fmt(traj[-1])}" in ex.readout
+    assert_inspection(ex, traj)
 
 
 @FUZZ
@@ -1668,6 +1713,8 @@ def test_fuzz_race(data):
             assert f"diverged at step {k}" in line and len(traj) == k
         assert f"after {len(traj) - 1} step" in line
         assert point_text(traj[-1]) in line
+    assert_inspection(r, r.trajectory[r.controls["inspect"].value])
+    assert r.inspection["label"] == r.controls["inspect"].value
 
 
 def _extreme(widget, end: str):

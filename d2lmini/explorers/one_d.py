@@ -18,7 +18,8 @@ from .controls import (
 )
 from .frames import _LiveFigure, _remove_artist
 from .paths import (
-    DIVERGENCE_FACTOR, _CROSS_COLOR, _DIVERGENCE_ERRORS, _PATH_COLOR, _drawn_path, _note, _place_note,
+    DIVERGENCE_FACTOR, _CROSS_COLOR, _DIVERGENCE_ERRORS, _PATH_COLOR, _copy_state, _drawn_path, _note,
+    _place_note,
 )
 
 #: Methods of :func:`explore_1d` (a rule function may be passed too).
@@ -102,6 +103,10 @@ class Explorer1D(_LiveFigure):
         self._build()
         for cname, widget in self.controls.items():
             self._observe(cname, widget)
+        self._records: list = []
+        from .inspector import Inspector1D
+
+        self.inspector = Inspector1D(self, steps)  # step, Play and speed: they redraw, never recompute
         self.readout_html = w.HTML(value="")
         self.buttons = {"reset_sliders": w.Button(description="Reset sliders")}
         self.buttons["reset_sliders"].on_click(lambda b: self._guard(self.reset_sliders))
@@ -114,6 +119,7 @@ class Explorer1D(_LiveFigure):
             self.figure_widget,
             self.readout_html,
             *([self.events_note] if self.events_note is not None else []),
+            self.inspector.widget,
             w.HBox([w.VBox([c["lr"], c["x0"]]), w.VBox([c["steps"], c["show_model"]])],
                    layout=w.Layout(flex_flow="row wrap")),
             self.output,
@@ -182,7 +188,7 @@ class Explorer1D(_LiveFigure):
         ax.set_title(self.objective.title, fontsize=self.fontsize)
 
     def _set_priority(self, name: str) -> int:
-        return {"method": 0, "objective": 1}.get(name, 5)
+        return {"method": 0, "objective": 1, "step": 9}.get(name, 5)
 
     def _apply(self, name: str) -> None:
         c = self.controls
@@ -199,11 +205,16 @@ class Explorer1D(_LiveFigure):
             v = self._view
             with self._quiet():
                 _regrid(c["x0"], v[0], v[1], START_DIVISIONS, value=float(self.objective.start))
+        elif name == "steps":
+            self.inspector.steps_changed(int(c["steps"].value))
 
     @property
     def opening(self) -> Dict[str, Any]:
         """The value each control opened with (what the code asked for, else the defaults)."""
-        return dict(self._opening)
+        out = dict(self._opening)
+        if getattr(self, "inspector", None) is not None:
+            out.update(self.inspector.opening)
+        return out
 
     # --- clicks on the plot -------------------------------------------------------------------
     def _pointer_axes(self):
@@ -248,6 +259,7 @@ class Explorer1D(_LiveFigure):
                 raise ValueError(f"the rule returned {out.size} numbers; a 1-D step must return one")
             return float(out[0])
 
+        step.state = state  # the step inspector records it
         return step
 
     def _compute(self) -> None:
@@ -259,16 +271,27 @@ class Explorer1D(_LiveFigure):
         big = self._view[3] + 10 * (self._view[3] - self._view[2]) + 1  # stands for f = inf
         xs = [x]
         diverged = escape = error = None
+        # One record per call of the step (the inspector's), plus a look-ahead call from the
+        # last point of a run that took all its steps (not part of the path).
+        records = self._records = []
         with np.errstate(all="ignore"):
             step = self._step_function()
-            for t in range(1, steps + 1):
+            state = getattr(step, "state", {})
+            for t in range(1, steps + 2):
                 try:
                     new = step(x)
                 except _DIVERGENCE_ERRORS:
-                    diverged = t
+                    records.append({"state": _copy_state(state), "new": None})
+                    if t <= steps:
+                        diverged = t
                     break
                 except Exception as exc:
-                    error = (t, exc, traceback.format_exc())
+                    records.append({"state": _copy_state(state), "new": None})
+                    if t <= steps:
+                        error = (t, exc, traceback.format_exc())
+                    break
+                records.append({"state": _copy_state(state), "new": new})
+                if t > steps:
                     break
                 if not math.isfinite(new):
                     diverged = t
@@ -331,6 +354,7 @@ class Explorer1D(_LiveFigure):
             f'<div style="font-family:monospace;font-size:{0.95 * self.scale:.2f}em;color:{color}">'
             f"{html.escape(text)}</div>"
         )
+        self.inspector.refresh()
 
     def _models(self, xs: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
         """The local quadratic models q_k around each iterate, NaN-separated in one line."""
@@ -356,6 +380,18 @@ class Explorer1D(_LiveFigure):
     @property
     def readout(self) -> str:
         return self._readout
+
+    @property
+    def inspection(self) -> Dict[str, Any]:
+        """What step ``controls['step']`` is made of: ``point`` x_t, ``value`` f(x_t),
+        ``grad`` f'(x_t), ``hess`` f''(x_t), ``lr``, ``raw_step`` -lr f'(x_t), ``newton_step``,
+        ``update`` x_{t+1} - x_t, ``next_point``, ``state`` (a rule's own), ``effective_step``,
+        ``model`` (f, f', f'' of the local quadratic model at x_t)."""
+        return self.inspector.inspection
+
+    def close(self) -> None:
+        self.inspector.close()
+        super().close()
 
     def __repr__(self) -> str:
         return f"<Explorer1D {self.controls['method'].value} on {self.objective.name}: {self.readout}>"

@@ -96,6 +96,7 @@ class Race(_Contour2D):
         self._order_controls([k for k in self.controls if "." in k])
         for cname, widget in self.controls.items():
             self._observe(cname, widget)
+        self._init_inspector(steps, race=True)
         lr_box = _widgets().VBox(lr_widgets)
         handles = [r.line for r in self._runs]
         # The legend sits in a row under both panels, where it never hides a path or a curve.
@@ -118,6 +119,7 @@ class Race(_Contour2D):
             self.figure_widget,
             self.readout_html,
             *([self.events_note] if self.events_note is not None else []),
+            self.inspector.widget,
             w.HBox([lr_box, w.VBox(common)], layout=w.Layout(flex_flow="row wrap")),
             self.output,
         ])
@@ -140,6 +142,8 @@ class Race(_Contour2D):
         rules' presets or defaults)."""
         out = dict(self._opening["hp"])
         out.update(self._common_opening())
+        if self.inspector is not None:
+            out.update(self.inspector.opening)
         return out
 
     @property

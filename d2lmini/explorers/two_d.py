@@ -60,6 +60,7 @@ class Explorer2D(_Contour2D):
         for cname, widget in list(self.controls.items()):
             if cname not in run.controls:
                 self._observe(cname, widget)
+        self._init_inspector(steps)
         self._finish()
         self._layout()
 
@@ -114,6 +115,8 @@ class Explorer2D(_Contour2D):
         out.update(self._common_opening())
         if "rule" in self.controls:
             out["rule"] = self._opening["rule"]
+        if self.inspector is not None:
+            out.update(self.inspector.opening)
         return out
 
     def reset_sliders(self) -> None:
@@ -149,6 +152,7 @@ class Explorer2D(_Contour2D):
             self.figure_widget,
             self.readout_html,
             *([self.events_note] if self.events_note is not None else []),
+            self.inspector.widget,
             w.HBox([self._hp_box, w.VBox(common)], layout=w.Layout(flex_flow="row wrap")),
             self.output,
         ])
