@@ -40,6 +40,7 @@ bench: setup
 	$(PY) bench/explorer_memory.py
 	$(PY) bench/notebook_times.py
 	$(PY) bench/browser_latency.py
+	$(PY) bench/kernel_memory.py
 
 clean:
 	rm -rf $(VENV) .venv-colab artifacts

@@ -3,7 +3,7 @@ widget backend side by side, and against interact.
 
 In JupyterLab in headless Chromium (the setup of ``tests/browser_support.py``):
 
-* **explorer, inline**: the first explorer of ``notebooks/03_momentum.ipynb`` (if that chapter
+* **explorer, inline**: the first explorer of ``notebooks/04_momentum.ipynb`` (if that chapter
   is missing, ``notebooks/00_start_here.ipynb``; the output says so), run with Run All Cells
   (the chapter starts with ``%matplotlib inline``), its ``steps`` control set to 100, then >= 20
   key presses, ArrowRight and ArrowLeft in turn, on its first linear hyperparameter slider.
@@ -262,11 +262,11 @@ def main() -> int:
     rounds = max(1, min(args.rounds, presses))
 
     names = bs.notebook_names()
-    target = "03_momentum.ipynb"
+    target = "04_momentum.ipynb"
     note = ""
     if target not in names:
         target = "00_start_here.ipynb"
-        note = "notebooks/03_momentum.ipynb is not there yet: measured on 00_start_here.ipynb instead"
+        note = "notebooks/04_momentum.ipynb is not there yet: measured on 00_start_here.ipynb instead"
         print(f"NOTE: {note}")
     print(f"explorer: first explorer of notebooks/{target}, steps = {STEPS}, {presses} key presses per "
           f"backend in {rounds} alternating rounds")

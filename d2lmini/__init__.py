@@ -15,9 +15,10 @@ Modules, one per concern:
 * :mod:`d2lmini.training`    ``train_2d``, the minibatch training loops, ``train_classifier``
 * :mod:`d2lmini.sweeps`      many configurations of a network trained at once (``sweep``)
 * :mod:`d2lmini.plotting`    ``show_trace``, ``show_trace_2d``, ``Animator``, figure settings
-* :mod:`d2lmini.data`        the airfoil data (download, checksum, cache), Iris, digits, loaders
+* :mod:`d2lmini.data`        airfoil and Fashion-MNIST (download, checksum, cache), ``download``; Iris, digits
 * :mod:`d2lmini.utils`       ``Timer``, ``Accumulator`` and small tensor helpers
 * :mod:`d2lmini.explorers`   sliders over contour plots
+* :mod:`d2lmini.exercises`   ``check(key, answer)`` and ``hint(key)`` for every chapter's exercises
 """
 from __future__ import annotations
 
@@ -45,26 +46,32 @@ _register(
     "train_2d", "train_ch7", "train_pytorch_ch7", "train_ch11", "train_concise_ch11",
     "sgd", "linreg", "squared_loss", "evaluate_loss",
     "train_classifier", "softmax_regression", "mlp", "Net", "init_params", "rule_trainer",
-    "accuracy", "evaluate_accuracy",
+    "accuracy", "evaluate_accuracy", "evaluate_accuracy_gpu",
 )
-_register("data", "get_data_ch7", "get_data_ch11", "load_array", "load_airfoil", "airfoil_path",
-          "get_data_iris", "get_data_digits", "load_data_iris", "load_data_digits",
-          "ClassificationData")
+_register(
+    "data",
+    "get_data_ch7", "get_data_ch11", "load_array", "load_airfoil", "airfoil_path",
+    "DATA_HUB", "DATA_URL", "download", "load_data_fashion_mnist", "get_dataloader_workers",
+    "get_data_iris", "get_data_digits", "load_data_iris", "load_data_digits", "ClassificationData",
+)
 _register("sweeps", "sweep", "SweepResult", "plot_lr_sensitivity", "plot_curves")
 _register(
     "utils",
-    "Timer", "Accumulator", "reduce_sum", "reduce_mean", "size", "reshape", "matmul", "tensor",
-    "arange", "zeros", "ones", "normal", "numpy", "float32", "int32", "meshgrid", "exp", "log",
-    "sqrt", "sin", "sinh", "cos", "tanh", "linspace", "rand", "concat", "stack", "eye", "abs",
-    "argmax", "astype", "to", "transpose",
+    "Timer", "Accumulator", "cpu", "gpu", "num_gpus", "try_gpu", "try_all_gpus",
+    "reduce_sum", "reduce_mean", "size", "reshape", "matmul", "batch_matmul", "tensor", "arange",
+    "zeros", "zeros_like", "ones", "ones_like", "normal", "rand", "randn", "numpy", "float32",
+    "int32", "int64", "meshgrid", "exp", "log", "sqrt", "sin", "sinh", "cos", "cosh", "tanh",
+    "sigmoid", "linspace", "concat", "stack", "eye", "abs", "argmax", "astype", "to", "transpose",
+    "expand_dims", "swapaxes", "repeat",
 )
 _register("rules", "hyperparams", "Range")
 _register("explorers", "explore", "explore_1d", "race", "Explorer2D", "Explorer1D", "Race")
 _register("colab", "in_colab", "check_environment")
+_register("exercises", "check")
 
 _SUBMODULES = {
     "objectives", "rules", "schedules", "training", "plotting", "data", "utils", "explorers", "colab",
-    "sweeps",
+    "sweeps", "exercises",
 }
 
 

@@ -1,4 +1,4 @@
-"""The airfoil self-noise data: download, checksum, cache, and the d2l loaders.
+"""The data of the course: airfoil and Fashion-MNIST (download, checksum, cache) and d2l's loaders.
 
 The course trains linear regression on NASA's airfoil self-noise table (1503 rows, 5 features and
 1 target; see ``data/README.md``). This module gets a verified copy of the file and reads it the
@@ -11,7 +11,10 @@ way the two d2l texts do:
   float32 tensors, first 1500 rows);
 * :func:`get_data_ch11` is d2l-en's ``d2l.get_data_ch11(batch_size=10, n=1500)`` (float32
   statistics, a shuffling ``DataLoader`` and the feature count);
-* :func:`load_array` is d2l's ``load_array``.
+* :func:`load_array` is d2l's ``load_array``;
+* :data:`DATA_HUB`, :data:`DATA_URL` and :func:`download` are d2l's file registry and downloader
+  (``d2l.download('airfoil')``), on the same folder and checks;
+* :func:`load_data_fashion_mnist` is d2l's Fashion-MNIST loader, without torchvision.
 
 Where the file lives (the first that applies):
 
@@ -20,9 +23,11 @@ Where the file lives (the first that applies):
 3. ``<repo>/data/cache`` when d2lmini runs from a source checkout (git-ignored);
 4. otherwise the user cache folder ``pooch.os_cache("d2lmini")``.
 
-A file already there is used only if its SHA-1 matches; d2lmini never deletes or overwrites it.
-The environment variable ``D2LMINI_AIRFOIL_URL`` replaces the download URL (the tests use it to
-point at a local server).
+Fashion-MNIST goes to the subfolder ``FashionMNIST/raw`` of that folder (torchvision's layout).
+
+A file already there is used only if its checksum matches; d2lmini never deletes or overwrites
+it. The environment variables ``D2LMINI_AIRFOIL_URL`` and ``D2LMINI_FASHION_MNIST_URL`` (a base
+URL) replace the download URLs (the tests use them to point at a local server).
 
 torch and pooch are imported inside the functions that need them, so ``import d2lmini.data`` is
 cheap.
@@ -33,7 +38,7 @@ import hashlib
 import operator
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -60,6 +65,11 @@ __all__ = [
     "get_data_digits",
     "load_data_iris",
     "load_data_digits",
+    "DATA_URL",
+    "DATA_HUB",
+    "download",
+    "load_data_fashion_mnist",
+    "get_dataloader_workers",
 ]
 
 #: d2l's ``DATA_URL + 'airfoil_self_noise.dat'`` (``d2l/torch.py``, ``DATA_HUB['airfoil']``).
@@ -131,37 +141,63 @@ def _sha1(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_existing(path: Path) -> None:
-    """Raise :class:`DataChecksumError` unless ``path`` is the airfoil file. Never deletes it."""
+def _file_hash(path: Path, algorithm: str) -> str:
+    if algorithm == "sha1":
+        return _sha1(path)
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _algorithm_name(algorithm: str) -> str:
+    return {"sha1": "SHA-1", "md5": "MD5", "sha256": "SHA-256"}.get(algorithm, algorithm)
+
+
+def _check_file(path: Path, algorithm: str, expected: Optional[str], url: str,
+                how: str = "") -> None:
+    """Raise :class:`DataChecksumError` unless ``path`` is a file with the expected hash.
+
+    Never deletes or changes the file. ``how`` says how to get a good copy by hand.
+    """
     if not path.is_file():
         raise DataChecksumError(f"{path} exists but is not a file. Remove it or choose another "
                                 f"data folder (argument data_dir or ${ENV_DATA_DIR}).")
-    found = _sha1(path)
-    if found == AIRFOIL_SHA1:
+    if expected is None:
+        return
+    found = _file_hash(path, algorithm)
+    if found == expected:
         return
     hint = ""
-    if found == _AIRFOIL_LF_SHA1:
+    if algorithm == "sha1" and expected == AIRFOIL_SHA1 and found == _AIRFOIL_LF_SHA1:
         hint = ("\nThis is the copy with LF line endings (as in ShusenTang/Dive-into-DL-PyTorch). "
                 "The numbers are the same, but d2l's checksum is that of the original file with "
                 "CRLF (Windows) line endings, so it does not match.")
+    name = _algorithm_name(algorithm)
     raise DataChecksumError(
-        f"The airfoil file {path} has the wrong SHA-1 checksum.\n"
+        f"The file {path} has the wrong {name} checksum.\n"
         f"  found:    {found}\n"
-        f"  expected: {AIRFOIL_SHA1}{hint}\n"
+        f"  expected: {expected}{hint}\n"
         f"It was left untouched. To fix it, delete that file so that d2lmini downloads it again, "
-        f"or replace it with the original file (CRLF line endings, 59 984 bytes) downloaded in "
-        f"binary mode from {AIRFOIL_URL} (do not open and re-save it in an editor)."
+        f"or replace it with the original file{how} downloaded in binary mode from {url} (do not "
+        f"open and re-save it in an editor)."
     )
 
 
-def _advice(url: str, folder: Path) -> str:
+def _check_existing(path: Path) -> None:
+    """Raise :class:`DataChecksumError` unless ``path`` is the airfoil file. Never deletes it."""
+    _check_file(path, "sha1", AIRFOIL_SHA1, AIRFOIL_URL, " (CRLF line endings, 59 984 bytes)")
+
+
+def _advice(url: str, folder: Path, fname: str = AIRFOIL_FILENAME, how: str = "") -> str:
     return (
         "What to do:\n"
         "  * connect to the internet and try again, or\n"
-        f"  * download {url} by hand (binary mode, keep the CRLF line endings) and save it as "
-        f"{folder / AIRFOIL_FILENAME}, or\n"
+        f"  * download {url} by hand (binary mode{how}) and save it as "
+        f"{folder / fname}, or\n"
         f"  * set the environment variable {ENV_DATA_DIR} (or pass data_dir=) to a folder that "
-        f"already has {AIRFOIL_FILENAME}."
+        f"already has {fname}."
     )
 
 
@@ -184,17 +220,19 @@ def _describe_failure(error: Exception) -> str:
             return f"the download was cut off before the end (truncated) ({error})"
         return f"the download failed ({type(error).__name__}: {error})"
     if isinstance(error, ValueError) and "hash" in str(error).lower():
-        return ("the downloaded file has the wrong SHA-1 checksum, so it was corrupted on the way "
-                f"or is not the expected file; pooch deleted it ({error})")
+        algorithm = "SHA-1" if "sha1" in str(error).lower() else (
+            "MD5" if "md5" in str(error).lower() else "hash")
+        return (f"the downloaded file has the wrong {algorithm} checksum, so it was corrupted on "
+                f"the way or is not the expected file; pooch deleted it ({error})")
     if isinstance(error, OSError):
         return f"the file could not be written ({type(error).__name__}: {error})"
     return f"{type(error).__name__}: {error}"
 
 
-def _prepare_folder(folder: Path, url: str) -> None:
+def _prepare_folder(folder: Path, url: str, fname: str = AIRFOIL_FILENAME) -> None:
     """Create ``folder`` if needed and check that it is writable, with a clear error if not."""
     fix = (f"Pass data_dir= or set the environment variable {ENV_DATA_DIR} to a folder you can "
-           f"write to, or to one that already has {AIRFOIL_FILENAME} (from {url}).")
+           f"write to, or to one that already has {fname} (from {url}).")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -203,6 +241,33 @@ def _prepare_folder(folder: Path, url: str) -> None:
         ) from error
     if not os.access(folder, os.W_OK | os.X_OK):
         raise DataDownloadError(f"Cannot write to the data folder {folder}. {fix}")
+
+
+def _retrieve(url: str, folder: Path, fname: str, algorithm: str, expected: Optional[str],
+              how: str = "", what: str = "the file") -> Path:
+    """Download ``url`` to ``folder/fname`` with pooch, verified, or raise DataDownloadError.
+
+    pooch 1.9 streams into a temporary file in ``folder``, removes it on any failure and moves it
+    to the final name only after the checksum matched (tests/test_data.py checks this).
+    """
+    _prepare_folder(folder, url, fname)
+    import pooch  # noqa: PLC0415  (lazy: keeps ``import d2lmini.data`` cheap)
+
+    path = folder / fname
+    known_hash = f"{algorithm}:{expected}" if expected else None
+    try:
+        fetched = pooch.retrieve(url, known_hash=known_hash, fname=fname, path=folder,
+                                 progressbar=False)
+    except Exception as error:
+        # Guard the final name anyway; a correct file may come from a parallel download.
+        if expected and path.is_file() and _file_hash(path, algorithm) != expected:
+            path.unlink()
+        raise DataDownloadError(
+            f"Could not download {what} from {url} into {folder}: "
+            f"{_describe_failure(error)}.\nNothing was saved in {folder}.\n"
+            f"{_advice(url, folder, fname, how)}"
+        ) from error
+    return Path(fetched)
 
 
 def airfoil_path(data_dir: Optional[PathLike] = None) -> Path:
@@ -228,25 +293,106 @@ def airfoil_path(data_dir: Optional[PathLike] = None) -> Path:
     if path.exists():
         _check_existing(path)
         return path
-
     url = _env(ENV_AIRFOIL_URL) or AIRFOIL_URL
-    _prepare_folder(folder, url)
-    import pooch  # noqa: PLC0415
+    return _retrieve(url, folder, AIRFOIL_FILENAME, "sha1", AIRFOIL_SHA1,
+                     how=", keep the CRLF line endings", what="the airfoil data")
 
-    try:
-        fetched = pooch.retrieve(url, known_hash=f"sha1:{AIRFOIL_SHA1}", fname=AIRFOIL_FILENAME,
-                                 path=folder, progressbar=False)
-    except Exception as error:
-        # pooch 1.9 streams into a temporary file in ``folder`` and removes it on any failure,
-        # and moves it to ``path`` only after the checksum matched (tests/test_data.py checks
-        # this). Guard the final name anyway; a correct file may come from a parallel download.
-        if path.is_file() and _sha1(path) != AIRFOIL_SHA1:
-            path.unlink()
-        raise DataDownloadError(
-            f"Could not download the airfoil data from {url} into {folder}: "
-            f"{_describe_failure(error)}.\nNothing was saved in {folder}.\n{_advice(url, folder)}"
-        ) from error
-    return Path(fetched)
+
+# --------------------------------------------------------------------------------------------
+# d2l's DATA_HUB and download()
+
+#: d2l's base URL of its data files.
+DATA_URL = "http://d2l-data.s3-accelerate.amazonaws.com/"
+
+#: d2l's registry ``name -> (url, sha1)``. The book registers entries itself, for example
+#: ``d2l.DATA_HUB['airfoil'] = (d2l.DATA_URL + 'airfoil_self_noise.dat', '76e5...')``;
+#: ``airfoil`` is there from the start, as it is in d2l 1.0.3.
+DATA_HUB: Dict[str, Tuple[str, Optional[str]]] = {
+    "airfoil": (DATA_URL + AIRFOIL_FILENAME, AIRFOIL_SHA1),
+}
+
+#: d2l's default cache folder of :func:`download`, relative to the working directory.
+D2L_CACHE_DIR = os.path.join("..", "data")
+
+
+def _hub_entry(name: str) -> Tuple[str, Optional[str]]:
+    if name not in DATA_HUB:
+        known = ", ".join(sorted(DATA_HUB)) or "none"
+        raise ValueError(
+            f"name {name!r} is not in d2l.DATA_HUB (known names: {known}). Register it first: "
+            f"d2l.DATA_HUB[{name!r}] = (url, sha1), or pass a URL that starts with http."
+        )
+    entry = DATA_HUB[name]
+    if (not isinstance(entry, (tuple, list)) or len(entry) != 2 or not isinstance(entry[0], str)
+            or not (entry[1] is None or isinstance(entry[1], str))):
+        raise ValueError(f"d2l.DATA_HUB[{name!r}] must be a pair (url, sha1), got {entry!r}")
+    return entry[0], entry[1]
+
+
+def _check_sha1(value: Optional[str], name: str) -> Optional[str]:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) != 40 or any(
+            c not in "0123456789abcdef" for c in value.lower()):
+        raise ValueError(f"{name} must be a SHA-1 checksum (40 hexadecimal digits) or None, "
+                         f"got {value!r}")
+    return value.lower()
+
+
+def download(name: str, cache_dir: Optional[PathLike] = None, sha1_hash: Optional[str] = None,
+             *, folder: Optional[PathLike] = None) -> str:
+    """d2l's ``download``: a verified local copy of a ``DATA_HUB`` file; returns its path.
+
+    ``download('airfoil')`` looks up ``DATA_HUB['airfoil'] = (url, sha1)``. As in d2l 1.0.3
+    the first argument may also be a URL, with ``sha1_hash`` as its checksum (``None``: not
+    checked). A file already there is used when its SHA-1 matches; otherwise it is downloaded
+    (with pooch) and printed as d2l does: ``Downloading <path> from <url>...``.
+
+    Where (d2l's argument is ``cache_dir``, called ``folder`` in d2l 1.0.3; both work):
+
+    * ``cache_dir`` given: that folder only, as in d2l.
+    * by default: d2lmini's data folder (``$D2LMINI_DATA_DIR``, else ``<repo>/data/cache`` in a
+      source checkout, else the user cache), the folder :func:`get_data_ch7` and
+      :func:`get_data_ch11` use, so a file is never downloaded twice and works offline once it
+      is there. A verified copy in d2l's own default ``../data`` is used too (never written).
+
+    Unlike d2l, a file with the wrong checksum is never overwritten: :class:`DataChecksumError`
+    says what to do. A failed download raises :class:`DataDownloadError` and leaves nothing.
+    """
+    if folder is not None:
+        if cache_dir is not None:
+            raise TypeError("pass the folder once: cache_dir (d2l 0.17) or folder (d2l 1.0), "
+                            "not both")
+        cache_dir = folder
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a DATA_HUB name such as 'airfoil' or a URL, got {name!r}")
+    if name.startswith("http"):
+        url, sha1 = name, _check_sha1(sha1_hash, "sha1_hash")
+    else:
+        url, sha1 = _hub_entry(name)
+        sha1 = _check_sha1(sha1, f"the checksum in d2l.DATA_HUB[{name!r}]")
+    fname = url.split("?")[0].rstrip("/").split("/")[-1]
+    if not fname or ":" in fname:
+        raise ValueError(f"cannot tell a file name from the URL {url!r}")
+    if cache_dir is not None:
+        target = _resolve_dir(cache_dir)
+        extra: Sequence[Path] = ()
+    else:
+        target = _resolve_dir()
+        extra = (Path(D2L_CACHE_DIR),)
+    path = target / fname
+    if path.exists():
+        _check_file(path, "sha1", sha1, url)
+        return str(path)
+    for other in extra:
+        candidate = other / fname
+        try:
+            if candidate.is_file() and sha1 is not None and _sha1(candidate) == sha1:
+                return str(candidate)
+        except OSError:  # unreadable: not ours to fix, download into the target instead
+            continue
+    print(f"Downloading {path} from {url}...")
+    return str(_retrieve(url, target, fname, "sha1", sha1, what=f"{fname}"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -631,3 +777,210 @@ def load_data_digits(batch_size: int = 32, fractions: Sequence[float] = (0.6, 0.
     """
     batch_size = _check_positive_int("batch_size", batch_size)
     return get_data_digits(fractions, seed, standardize=standardize, dtype=dtype).loaders(batch_size)
+
+
+# --------------------------------------------------------------------------------------------
+# Fashion-MNIST, without torchvision
+
+#: Where the four gzip IDX files come from, tried in order: Zalando's S3 mirror (the one
+#: torchvision uses) and the files in the zalandoresearch/fashion-mnist repository.
+FASHION_MNIST_MIRRORS: Tuple[str, ...] = (
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+)
+#: file name -> MD5 of the published file (Zalando's README; the same in torchvision).
+FASHION_MNIST_FILES: Dict[str, str] = {
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+#: The subfolder of the data folder, as torchvision lays it out (``root/FashionMNIST/raw``).
+FASHION_MNIST_SUBDIR = os.path.join("FashionMNIST", "raw")
+ENV_FASHION_MNIST_URL = "D2LMINI_FASHION_MNIST_URL"  # a base URL that replaces the mirrors
+
+_IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # unsigned bytes, 1 or 3 dimensions
+
+
+def _fashion_mnist_file(fname: str, data_dir: Optional[PathLike]) -> Path:
+    """A verified local copy of one of the four files, downloaded on first use."""
+    expected = FASHION_MNIST_FILES[fname]
+    folder = _resolve_dir(data_dir) / FASHION_MNIST_SUBDIR
+    path = folder / fname
+    mirrors = [_env(ENV_FASHION_MNIST_URL)] if _env(ENV_FASHION_MNIST_URL) else list(
+        FASHION_MNIST_MIRRORS)
+    mirrors = [m if m.endswith("/") else m + "/" for m in mirrors]
+    if path.exists():
+        _check_file(path, "md5", expected, mirrors[0] + fname)
+        return path
+    if data_dir is None:  # a copy that d2l (torchvision) already downloaded, used read-only
+        theirs = Path(D2L_CACHE_DIR) / FASHION_MNIST_SUBDIR / fname
+        try:
+            if theirs.is_file() and _file_hash(theirs, "md5") == expected:
+                return theirs
+        except OSError:
+            pass
+    errors = []
+    for i, base in enumerate(mirrors):
+        try:
+            return _retrieve(base + fname, folder, fname, "md5", expected,
+                             what=f"Fashion-MNIST's {fname}")
+        except DataDownloadError as error:
+            errors.append(error)
+            cause = error.__cause__
+            broken = cause is not None and _describe_failure(cause).startswith(
+                ("the downloaded file has the wrong", "the file could not be written"))
+            if broken or i == len(mirrors) - 1:
+                break  # a wrong file or a full disk is not fixed by another mirror
+    if len(errors) == 1:
+        raise errors[0]
+    raise DataDownloadError("\n\n".join(str(e) for e in errors)) from errors[-1]
+
+
+def _read_idx(path: Path, ndim: int) -> np.ndarray:
+    """Parse a gzip IDX file of unsigned bytes (``ndim`` 1 for labels, 3 for images)."""
+    import gzip  # noqa: PLC0415
+
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as error:
+        raise ValueError(f"{path} is not a readable gzip file ({type(error).__name__}: {error}). "
+                         f"Delete it so that d2lmini downloads it again.") from error
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path} is too short to be an IDX file. Delete it so that d2lmini "
+                         f"downloads it again.")
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != _IDX_MAGIC[ndim]:
+        raise ValueError(f"{path} is not an IDX file of {ndim}-D unsigned bytes (magic number "
+                         f"{magic:#010x}, expected {_IDX_MAGIC[ndim]:#010x}).")
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    if len(raw) != header + int(np.prod(dims)):
+        raise ValueError(f"{path} says it holds {dims} bytes of data but has "
+                         f"{len(raw) - header}. Delete it so that d2lmini downloads it again.")
+    # a writable copy (torch warns about tensors over read-only memory)
+    return np.frombuffer(bytearray(raw), dtype=np.uint8, offset=header).reshape(dims)
+
+
+def _read_fashion_mnist(train: bool, data_dir: Optional[PathLike]
+                        ) -> Tuple[np.ndarray, np.ndarray]:
+    prefix = "train" if train else "t10k"
+    images = _read_idx(_fashion_mnist_file(f"{prefix}-images-idx3-ubyte.gz", data_dir), 3)
+    labels = _read_idx(_fashion_mnist_file(f"{prefix}-labels-idx1-ubyte.gz", data_dir), 1)
+    if len(images) != len(labels):
+        raise ValueError(f"Fashion-MNIST's {prefix} files disagree: {len(images)} images but "
+                         f"{len(labels)} labels.")
+    return images, labels
+
+
+def _check_resize(resize: object) -> Optional[Tuple[int, int]]:
+    """torchvision's ``Resize(size)`` for square images: an int n gives n x n, (h, w) gives h x w."""
+    if resize is None or resize is False or (isinstance(resize, (int, np.integer)) and resize == 0):
+        return None  # d2l tests ``if resize:``
+    message = (f"resize must be a positive int (the new side) or a pair (height, width) of "
+               f"positive ints, got {resize!r}")
+    if isinstance(resize, (list, tuple)):
+        if len(resize) == 1:
+            resize = resize[0]
+        elif len(resize) != 2:
+            raise ValueError(message)
+    sizes = list(resize) if isinstance(resize, (list, tuple)) else [resize, resize]
+    out = []
+    for v in sizes:
+        if isinstance(v, bool):
+            raise TypeError(message)
+        try:
+            v = operator.index(v)
+        except TypeError:
+            raise TypeError(message) from None
+        if v < 1:
+            raise ValueError(message)
+        out.append(v)
+    return out[0], out[1]
+
+
+class ImageDataset:
+    """A map-style dataset of uint8 images, served like torchvision's Fashion-MNIST.
+
+    Item ``i`` is ``(image, label)``: ``image`` a float32 tensor of shape ``(1, H, W)`` with
+    values in [0, 1] (``ToTensor``: the bytes divided by 255), resized first when asked
+    (bilinear with antialiasing, rounded back to bytes as ``Resize`` on a PIL image does);
+    ``label`` a Python int. ``DataLoader`` fetches whole batches through ``__getitems__``.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray,
+                 resize: Optional[Tuple[int, int]] = None) -> None:
+        self.images = images
+        self.labels = labels
+        self.resize = resize
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def _transform(self, images: np.ndarray) -> "torch.Tensor":
+        import torch  # noqa: PLC0415
+
+        x = torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1)  # (n, 1, 28, 28) uint8
+        if self.resize is not None and tuple(x.shape[-2:]) != self.resize:
+            x = torch.nn.functional.interpolate(x.to(torch.float32), size=self.resize,
+                                                mode="bilinear", align_corners=False,
+                                                antialias=True)
+            x = x.round_().clamp_(0, 255).to(torch.uint8)
+        return x.to(torch.get_default_dtype()).div(255)
+
+    def __getitem__(self, index: int):
+        n = len(self)
+        i = operator.index(index)
+        if not -n <= i < n:
+            raise IndexError(f"index {index} is out of range for {n} images")
+        i %= n
+        return self._transform(self.images[i:i + 1])[0], int(self.labels[i])
+
+    def __getitems__(self, indices: Sequence[int]) -> list:
+        idx = np.asarray(indices, dtype=np.int64)
+        images = self._transform(self.images[idx])
+        return list(zip(images.unbind(0), self.labels[idx].tolist()))
+
+
+def get_dataloader_workers() -> int:
+    """The number of worker processes of the Fashion-MNIST loaders: d2l's 4, or fewer CPUs.
+
+    d2l always uses 4; on a machine with fewer CPUs torch warns that 4 workers may run slowly
+    or freeze, so d2lmini uses one per CPU there.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
+def load_data_fashion_mnist(batch_size: int, resize=None, *, data_dir: Optional[PathLike] = None
+                            ) -> Tuple["DataLoader", "DataLoader"]:
+    """d2l's ``load_data_fashion_mnist``: ``(train_iter, test_iter)`` over Fashion-MNIST.
+
+    Without torchvision: the four gzip IDX files are downloaded with pooch (MD5-checked) into
+    ``<data folder>/FashionMNIST/raw`` (torchvision's layout; the data folder as for the airfoil
+    data, see :func:`download`) and parsed with NumPy. As in d2l, batches are float32 images of
+    shape ``(batch, 1, 28, 28)`` scaled to [0, 1] (``(batch, 1, h, w)`` with ``resize``) and
+    int64 labels; the training loader shuffles, the test loader does not; both use
+    :func:`get_dataloader_workers` worker processes.
+    """
+    return _fashion_mnist_loaders(batch_size, resize, data_dir, None)
+
+
+def _fashion_mnist_loaders(batch_size: int, resize, data_dir: Optional[PathLike],
+                           workers: Optional[int]) -> Tuple["DataLoader", "DataLoader"]:
+    from torch.utils import data as tdata  # noqa: PLC0415
+
+    batch_size = _check_positive_int("batch_size", batch_size)
+    size = _check_resize(resize)
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"data_dir must be a path (str or os.PathLike) or None, got "
+                        f"{type(data_dir).__name__}")
+    train = ImageDataset(*_read_fashion_mnist(True, data_dir), resize=size)
+    test = ImageDataset(*_read_fashion_mnist(False, data_dir), resize=size)
+    workers = get_dataloader_workers() if workers is None else workers
+    return (tdata.DataLoader(train, batch_size, shuffle=True, num_workers=workers),
+            tdata.DataLoader(test, batch_size, shuffle=False, num_workers=workers))

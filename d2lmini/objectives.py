@@ -259,6 +259,42 @@ def _saddle() -> Objective:
     )
 
 
+def _monkey() -> Objective:
+    """A monkey saddle with three valleys: x1^3 - 3 x1 x2^2 + (3/4)(x1^2 + x2^2)^2.
+
+    In polar coordinates it is r^3 cos(3 theta) + (3/4) r^4. The origin is a stationary point
+    whose Hessian is zero (the second-derivative test is silent there); three valleys go down
+    from it, at theta = 60, 180 and 300 degrees, to minima at r = 1 with f = -1/4. Gradient
+    descent leaves such a flat saddle only polynomially fast (the gradient is quadratic in the
+    distance), against exponentially fast from a saddle with a negative curvature.
+    """
+    s3 = math.sqrt(3.0) / 2
+
+    def func(x1, x2):
+        r2 = x1**2 + x2**2
+        return x1**3 - 3 * x1 * x2**2 + 0.75 * r2**2
+
+    def gradient(x1, x2):
+        r2 = x1**2 + x2**2
+        return 3 * x1**2 - 3 * x2**2 + 3 * x1 * r2, -6 * x1 * x2 + 3 * x2 * r2
+
+    def hessian(x1, x2):
+        h12 = -6 * x2 + 6 * x1 * x2
+        return (6 * x1 + 9 * x1**2 + 3 * x2**2, h12), (h12, -6 * x1 + 3 * x1**2 + 9 * x2**2)
+
+    return Objective(
+        name="monkey",
+        title=r"monkey saddle $x_1^3 - 3x_1x_2^2 + \frac{3}{4}(x_1^2+x_2^2)^2$",
+        func=func,
+        gradient=gradient,
+        hessian=hessian,
+        view=(-1.6, 1.6, -1.6, 1.6),
+        start=(0.5, 0.01),
+        minima=((-1.0, 0.0), (0.5, s3), (0.5, -s3)),
+        fmin=-0.25,
+    )
+
+
 def _himmelblau() -> Objective:
     return Objective(
         name="himmelblau",
@@ -309,6 +345,7 @@ _FACTORIES: Dict[str, Callable[..., Objective]] = {
     "rosenbrock": _rosenbrock,
     "beale": _beale,
     "saddle": _saddle,
+    "monkey": _monkey,
     "himmelblau": _himmelblau,
     "rastrigin": _rastrigin,
 }

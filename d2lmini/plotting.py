@@ -271,12 +271,28 @@ def _view_for(points: np.ndarray) -> Tuple[float, float, float, float]:
 def show_trace_2d(f: Callable, results, view: Optional[Sequence[float]] = None) -> None:
     """Draw a 2-D path over the contours of ``f`` (d2l's ``show_trace_2d``).
 
-    Like d2l it draws the path with ``'-o'`` in orange over blue contours on the box
-    x1 in [-5.5, 1], x2 in [-3, 1]. Unlike d2l it never lets a diverging run squash the
-    picture: the box grows a little to hold a path that stays near it, a path that runs away
-    is cut at the border and marked "diverged". Pass ``view=(x1min, x1max, x2min, x2max)``
-    to choose the box yourself.
+    Like d2l-en it sets d2l's figure size and draws the path with ``'-o'`` in orange over blue
+    contours on the box x1 in [-5.5, 1], x2 in [-3, 1]. Unlike d2l it never lets a diverging run
+    squash the picture: the box grows a little to hold a path that stays near it, a path that
+    runs away is cut at the border and marked "diverged". Pass
+    ``view=(x1min, x1max, x2min, x2max)`` to choose the box yourself. ``f`` gets NumPy grids, or
+    torch tensors (as in d2l-en) when it does not take NumPy arrays.
     """
+    _show_trace_2d(f, results, view, set_size=True)
+
+
+def _contour_values(f: Callable, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        try:
+            return np.asarray(f(x1, x2), dtype=float)
+        except TypeError:  # f written with torch functions (d2l.cos, d2l.exp, ...)
+            import torch  # noqa: PLC0415
+
+            out = f(torch.from_numpy(x1), torch.from_numpy(x2))
+            return np.asarray(out.detach().numpy() if hasattr(out, "detach") else out, dtype=float)
+
+
+def _show_trace_2d(f: Callable, results, view: Optional[Sequence[float]], set_size: bool) -> None:
     if not callable(f):
         raise TypeError(f"f must be a function f(x1, x2), got {f!r}")
     try:
@@ -291,7 +307,8 @@ def show_trace_2d(f: Callable, results, view: Optional[Sequence[float]] = None) 
         view = tuple(float(v) for v in view)
         if len(view) != 4 or not (view[0] < view[1] and view[2] < view[3]):
             raise ValueError(f"view must be (x1min, x1max, x2min, x2max) with min < max, got {view!r}")
-    set_figsize()
+    if set_size:
+        set_figsize()
     drawn, left_at = clip_path(pts, view)
     ax = plt.gca()
     if len(drawn):
@@ -299,8 +316,7 @@ def show_trace_2d(f: Callable, results, view: Optional[Sequence[float]] = None) 
     # d2l's 0.1 grid, finer for a small view so the contours never degenerate
     step = min(0.1, (view[1] - view[0]) / 60, (view[3] - view[2]) / 60)
     x1, x2 = np.meshgrid(np.arange(view[0], view[1], step), np.arange(view[2], view[3], step))
-    with np.errstate(all="ignore"):
-        z = np.asarray(f(x1, x2), dtype=float)
+    z = _contour_values(f, x1, x2)
     ax.contour(x1, x2, z, colors="#1f77b4")
     ax.set_xlim(view[0], view[1])
     ax.set_ylim(view[2], view[3])

@@ -367,6 +367,21 @@ def _full(value, x: np.ndarray) -> np.ndarray:
     return np.zeros(x.shape) + value
 
 
+def _flip_and_decay(x: np.ndarray, g: np.ndarray, lr: Any, weight_decay: Any, maximize: bool,
+                    decoupled: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    """torch.optim's common first lines: g <- -g if ``maximize`` (first, so decay still shrinks
+    x), then weight decay, coupled (L2: g <- g + weight_decay x) or ``decoupled``
+    (x <- x (1 - lr weight_decay), AdamW). Exact, bit for bit, in entries without decay."""
+    if maximize:
+        g = -g
+    if _any(weight_decay != 0):  # g + 0 x is g and x (1 - lr 0) is x: exact without decay
+        if decoupled:
+            x = x * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * x
+    return x, g
+
+
 def _buffer(state: dict, key: str, x: np.ndarray, fill: float = 0.0) -> np.ndarray:
     """The buffer ``state[key]``, or an array of ``fill`` shaped like x on the first step."""
     return state.get(key, np.full(x.shape, fill))
@@ -421,10 +436,7 @@ def sgd(x, g, state, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weigh
     weight_decay = _check_nonneg("weight_decay", weight_decay)
     if nesterov and (_any(momentum <= 0) or _any(dampening != 0)):
         raise ValueError("nesterov=True requires momentum > 0 and dampening = 0 (as torch.optim.SGD)")
-    if maximize:
-        g = -g
-    if _any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
-        g = g + weight_decay * x
+    x, g = _flip_and_decay(x, g, lr, weight_decay, maximize)
     if _any(momentum != 0):
         if "v" not in state:
             state["v"] = g.copy()
@@ -496,7 +508,7 @@ def momentum_ema(x, g, state, lr=0.4, beta=0.5):
         v_t = beta v_{t-1} + (1 - beta) g_t,   v_0 = 0
         x_t = x_{t-1} - lr v_t
 
-    This is *not* what ``torch.optim.SGD(momentum=beta)`` does (one source article says it is):
+    This is *not* what ``torch.optim.SGD(momentum=beta)`` does (a common claim in tutorials is that it is):
     it equals ``SGD(lr=lr * (1 - beta), momentum=beta)``, so for beta = 0.9 the same lr gives a
     step 10x smaller. Buffer: ``state["v"]``.
     """
@@ -531,10 +543,7 @@ def adagrad(x, g, state, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumu
     s0 = _check_nonneg("initial_accumulator_value", initial_accumulator_value)
     eps = _check_nonneg("eps", eps)
     t = _step(state)
-    if maximize:
-        g = -g
-    if _any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
-        g = g + weight_decay * x
+    x, g = _flip_and_decay(x, g, lr, weight_decay, maximize)
     state["s"] = _buffer(state, "s", x, fill=s0) + g * g
     clr = lr / (1 + (t - 1) * lr_decay)
     denom = np.sqrt(state["s"] + eps) if eps_inside else np.sqrt(state["s"]) + eps
@@ -562,10 +571,7 @@ def rmsprop(x, g, state, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, moment
     eps = _check_nonneg("eps", eps)
     weight_decay = _check_nonneg("weight_decay", weight_decay)
     mu = _check_unit("momentum", momentum)
-    if maximize:
-        g = -g
-    if _any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
-        g = g + weight_decay * x
+    x, g = _flip_and_decay(x, g, lr, weight_decay, maximize)
     state["s"] = alpha * _buffer(state, "s", x) + (1 - alpha) * g * g
     s = state["s"]
     if centered:
@@ -597,10 +603,7 @@ def adadelta(x, g, state, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=
     rho = _check_unit("rho", rho, closed=True)
     eps = _check_nonneg("eps", eps)
     weight_decay = _check_nonneg("weight_decay", weight_decay)
-    if maximize:
-        g = -g
-    if _any(weight_decay != 0):  # g + 0 * x is g: exact for entries without decay
-        g = g + weight_decay * x
+    x, g = _flip_and_decay(x, g, lr, weight_decay, maximize)
     state["s"] = rho * _buffer(state, "s", x) + (1 - rho) * g * g
     u = _buffer(state, "u", x)
     delta = np.sqrt(u + eps) / np.sqrt(state["s"] + eps) * g
@@ -632,13 +635,7 @@ def adam(x, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.
     eps = _check_nonneg("eps", eps)
     weight_decay = _check_nonneg("weight_decay", weight_decay)
     t = _step(state)
-    if maximize:
-        g = -g
-    if _any(weight_decay != 0):  # x (1 - lr 0) is x and g + 0 x is g: exact without decay
-        if decoupled_weight_decay:
-            x = x * (1 - lr * weight_decay)
-        else:
-            g = g + weight_decay * x
+    x, g = _flip_and_decay(x, g, lr, weight_decay, maximize, decoupled_weight_decay)
     state["m"] = beta1 * _buffer(state, "m", x) + (1 - beta1) * g
     state["v"] = beta2 * _buffer(state, "v", x) + (1 - beta2) * g * g
     v = state["v"]
@@ -702,12 +699,7 @@ def nadam(x, g, state, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0
     weight_decay = _check_nonneg("weight_decay", weight_decay)
     momentum_decay = _check_nonneg("momentum_decay", momentum_decay)
     t = _step(state)
-    if maximize:
-        g = -g
-    if decoupled_weight_decay:
-        x = x * (1 - lr * weight_decay)
-    else:
-        g = g + weight_decay * x
+    x, g = _flip_and_decay(x, g, lr, weight_decay, maximize, decoupled_weight_decay)
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
     state["mu_product"] = _buffer(state, "mu_product", x, fill=1.0) * mu
@@ -751,12 +743,7 @@ def radam(x, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0
     eps = _check_nonneg("eps", eps)
     weight_decay = _check_nonneg("weight_decay", weight_decay)
     t = _step(state)
-    if maximize:
-        g = -g
-    if decoupled_weight_decay:
-        x = x * (1 - lr * weight_decay)
-    else:
-        g = g + weight_decay * x
+    x, g = _flip_and_decay(x, g, lr, weight_decay, maximize, decoupled_weight_decay)
     state["m"] = _lerp(_buffer(state, "m", x), g, 1 - beta1)
     state["v"] = beta2 * _buffer(state, "v", x) + (1 - beta2) * g * g
     bias_correction2 = 1 - beta2**t
@@ -791,9 +778,7 @@ def adamax(x, g, state, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=
     eps = _check_nonneg("eps", eps)
     weight_decay = _check_nonneg("weight_decay", weight_decay)
     t = _step(state)
-    if maximize:
-        g = -g
-    g = g + weight_decay * x
+    x, g = _flip_and_decay(x, g, lr, weight_decay, maximize)
     state["m"] = _lerp(_buffer(state, "m", x), g, 1 - beta1)
     state["u"] = np.maximum(beta2 * _buffer(state, "u", x), np.abs(g) + eps)
     with np.errstate(divide="ignore", invalid="ignore"):  # eps = 0 and g = 0: 0/0, as in torch

@@ -30,6 +30,8 @@ Usage::
     res.best_lr                  # the lr with the lowest mean final validation loss
     res.plot_curves()            # validation loss over epochs, mean and band per lr
     d2l.plot_lr_sensitivity([res, d2l.sweep("sgd", lrs=[...], momentum=0.9)])
+    d2l.sweep({"W1": "muon", "weight": ("adamw", {"lr": 1e-2}), "bias": ("adamw", {"lr": 1e-2})},
+              lrs=[3e-3, 1e-2, 3e-2])   # one rule per parameter: Muon's lr swept, AdamW's fixed
 
 A diverging configuration (its loss is no longer finite) is data: it is recorded in
 ``res.diverged_at`` and drawn as a "diverged" marker at the top of the plots.
@@ -38,12 +40,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .training import (
     METRICS,
+    _part_hyperparams,
     _check_positive,
     _check_schedule,
     _net_class,
@@ -70,6 +73,20 @@ def default_lrs(rule: Callable) -> List[float]:
 
     lr0 = hyperparameters_of(rule).get("lr", (0.1, None))[0]
     return [float(lr0 * 10.0 ** e) for e in np.arange(-2.0, 1.01, 0.5)]
+
+
+def _param_names(model) -> List[str]:
+    """The parameter names ``['W1', 'b1', 'W2', ...]`` of a sweep's model (for a per-parameter
+    rule); a bad model gets _model_spec's error."""
+    Net = _net_class()
+    if isinstance(model, str) and model in _MODEL_SPECS:
+        layers = len(_MODEL_SPECS[model][0]) + 1
+    elif isinstance(model, Net):
+        layers = len(model.sizes) - 1
+    else:
+        _model_spec(model, 0, 0)  # raises the error for a bad model
+        raise TypeError(f"model must be 'softmax', 'mlp' or a Net from d2l.mlp(...), got {model!r}")
+    return [f"{kind}{i}" for i in range(1, layers + 1) for kind in ("W", "b")]
 
 
 def _model_spec(model, num_features: int, num_classes: int) -> Tuple[Tuple[int, ...], str, str]:
@@ -135,6 +152,10 @@ class SweepResult:
     history : dict             ``{'train_loss', 'train_acc', 'val_loss', 'val_acc'}`` -> (C, E + 1)
     diverged_at : list         per configuration: the epoch it diverged in, or None
     params : list of ndarray   the final weights, ``W`` as (C, fan_in, fan_out), ``b`` as (C, n)
+    states : list of dict      the rule's final state per parameter (its buffers, stacked like the
+                               parameters: ``(C, fan_in, fan_out)``, biases ``(C, 1, n)``), e.g.
+                               schedule-free's average ``states[i]['x']``; an elementwise rule
+                               has one dict for all parameters laid end to end (``(C, 1, P)``)
     seconds : float            the training time
 
     Summaries over seeds, per setting (arrays of length G, or (G, E + 1) with ``epoch=None``):
@@ -144,7 +165,7 @@ class SweepResult:
     """
 
     def __init__(self, *, rule, label, fixed, swept, settings, seeds, history, diverged_at,
-                 params, sizes, activation, init, seconds, batch_size):
+                 params, sizes, activation, init, seconds, batch_size, states=None):
         self.rule = rule
         self.label = label
         self.fixed = fixed
@@ -156,6 +177,7 @@ class SweepResult:
         self.epochs = np.arange(history["val_loss"].shape[1])
         self.diverged_at = diverged_at
         self.params = params
+        self.states = states if states is not None else []
         self.sizes, self.activation, self.init = sizes, activation, init
         self.seconds = seconds
         self.batch_size = batch_size
@@ -415,7 +437,15 @@ def sweep(rule: Union[str, Callable] = "adam", lrs: Optional[Sequence[float]] = 
     rule:
         A rule of :mod:`d2lmini.rules` or its name: ``'gd'``, ``'sgd'``, ``'momentum'``,
         ``'nesterov'``, ``'adagrad'``, ``'rmsprop'``, ``'adadelta'``, ``'adam'``, ``'adamw'``, ...
-        (``torch.optim`` classes run one at a time, in :func:`train_classifier`).
+        (``torch.optim`` classes run one at a time, in :func:`train_classifier`). Or one rule
+        per parameter, a dict keyed by parameter name (``'W1'``, ``'b1'``, ...) or group
+        (``'weight'``, ``'bias'``), see :func:`~d2lmini.training.per_parameter_rules`::
+
+            sweep({'W1': 'muon', 'weight': ('adamw', {'lr': 3e-3}), 'bias': ('adamw', {'lr': 3e-3})},
+                  lrs=[0.01, 0.03, 0.1])
+
+        sweeps Muon's lr on the hidden layer while AdamW trains the output layer and the biases
+        at a fixed lr 3e-3; each rule gets the swept and shared hyperparameters it takes.
     lrs:
         The learning rates (default: seven around the rule's default, :func:`default_lrs`).
     seeds:
@@ -449,20 +479,28 @@ def _sweep(rule, lrs, seeds, data, model, num_epochs, batch_size, lr_schedule, v
     import torch
 
     from .rules import hyperparameters_of
-    from .training import _optimizer_kind, resolve_rule
+    from .training import _optimizer_kind, _part_names, per_parameter_rules, resolve_rule
 
     if _optimizer_kind(rule) != "rule":
         raise TypeError(f"a sweep runs the NumPy rules of d2lmini.rules, rule(x, g, state, **hp) "
                         f"(e.g. 'adam'); for {getattr(rule, '__name__', rule)!r} use "
                         "d2l.train_classifier, one run at a time")
-    fn = resolve_rule(rule)
-    name = getattr(fn, "__name__", "rule")
-    known = hyperparameters_of(fn)
     if "lr" in hyperparams:
         raise TypeError("give the learning rates as lrs=[...], not lr=")
-    unknown = sorted(set(hyperparams) - set(known))
-    if unknown:
-        raise TypeError(f"{name} has no hyperparameter(s) {unknown}; it takes {sorted(known)}")
+    parts = None
+    if isinstance(rule, Mapping):  # one rule per parameter (training.per_parameter_rules)
+        pnames = _param_names(model)
+        parts = per_parameter_rules(rule, pnames, [2 if n.startswith("W") else 1 for n in pnames],
+                                    hyperparams)
+        fn = parts[0][0]
+        name = "+".join(_part_names(parts))
+    else:
+        fn = resolve_rule(rule)
+        name = getattr(fn, "__name__", "rule")
+        known = hyperparameters_of(fn)
+        unknown = sorted(set(hyperparams) - set(known))
+        if unknown:
+            raise TypeError(f"{name} has no hyperparameter(s) {unknown}; it takes {sorted(known)}")
     num_epochs = _check_positive("num_epochs", num_epochs)
     lr_schedule = _check_schedule(lr_schedule)
 
@@ -493,10 +531,13 @@ def _sweep(rule, lrs, seeds, data, model, num_epochs, batch_size, lr_schedule, v
     names = list(swept)
     settings = [dict(zip(names, combo)) for combo in itertools.product(*swept.values())]
     # Check every value once, as the rule will (clear errors before any training).
-    probe = {k: np.array([s[k] for s in settings]) for k in names}
+    probe = {k: np.array([s[k] for s in settings])[:, None, None] for k in names}
+    checks = [(fn, dict(fixed, **probe))] if parts is None else [
+        (f, _part_hyperparams(known_f, dict(fixed, **probe), own)) for f, known_f, own in
+        {id(part): part for part in parts}.values()]
     with np.errstate(all="ignore"):
-        fn(np.zeros((len(settings), 1, 1)), np.zeros((len(settings), 1, 1)), {},
-           **fixed, **{k: v[:, None, None] for k, v in probe.items()})
+        for f, hp_f in checks:
+            f(np.zeros((len(settings), 1, 1)), np.zeros((len(settings), 1, 1)), {}, **hp_f)
     G, S = len(settings), len(seed_list)
     C = G * S
 
@@ -512,9 +553,10 @@ def _sweep(rule, lrs, seeds, data, model, num_epochs, batch_size, lr_schedule, v
     x_views, g_views = _views(flat_x, layout), _views(flat_g, layout)
     # the torch leaves share memory with x_views: the rule's result written there is the update
     params = [torch.from_numpy(v).requires_grad_(True) for v in x_views]
-    elementwise = _is_elementwise(fn)
+    elementwise = parts is None and _is_elementwise(fn)
     states: List[dict] = [{}] if elementwise else [{} for _ in params]
     hp_arrays = {k: np.array([s[k] for s in settings for _ in seed_list]).reshape(C, 1, 1) for k in names}
+    shared = dict(fixed, **hp_arrays)  # a per-parameter rule's parts pick what they take
     order_rngs = {s: seed_streams(s)[1] for s in seed_list}
     seed_row = {s: i for i, s in enumerate(seed_list)}
     rows = torch.tensor([seed_row[s] for s in config_seeds])
@@ -552,16 +594,21 @@ def _sweep(rule, lrs, seeds, data, model, num_epochs, batch_size, lr_schedule, v
                 p.grad = None
             losses.sum().backward()  # configurations are independent: each gets its own gradient
             hp = hp_arrays
-            if lr_schedule is not None:
-                hp = dict(hp_arrays, lr=hp_arrays["lr"] * schedule_factor(lr_schedule, t))
+            m = None if lr_schedule is None else schedule_factor(lr_schedule, t)
+            if m is not None:
+                hp = dict(hp_arrays, lr=hp_arrays["lr"] * m)
             with np.errstate(all="ignore"):  # diverging configurations give inf/nan, not warnings
                 if elementwise:  # one call on all parameters: bitwise the same as one per parameter
                     for g, p in zip(g_views, params):
                         g[...] = p.grad.numpy()
                     flat_x[...] = fn(flat_x, flat_g, states[0], **fixed, **hp)
-                else:
+                elif parts is None:
                     for x, p, state in zip(x_views, params, states):
                         x[...] = fn(x, p.grad.numpy(), state, **fixed, **hp)
+                else:  # each parameter its own rule, with the hyperparameters that rule takes
+                    for x, p, state, (f, known_f, own) in zip(x_views, params, states, parts):
+                        x[...] = f(x, p.grad.numpy(), state,
+                                   **_part_hyperparams(known_f, shared, own, m))
             t += 1
         mark(step_bad.numpy(), epoch)
         record(epoch)
@@ -574,7 +621,7 @@ def _sweep(rule, lrs, seeds, data, model, num_epochs, batch_size, lr_schedule, v
     final = [x.copy() if i % 2 == 0 else x[:, 0, :].copy() for i, x in enumerate(x_views)]
     label = name + "".join(f", {k}={_fmt(v)}" for k, v in fixed.items())
     result = SweepResult(rule=name, label=label, fixed=fixed, swept=names, settings=settings,
-                         seeds=seed_list, history=hist, diverged_at=diverged_at, params=final,
+                         seeds=seed_list, history=hist, diverged_at=diverged_at, params=final, states=states,
                          sizes=sizes, activation=activation, init=init, seconds=seconds,
                          batch_size=batch_size)
     if verbose:

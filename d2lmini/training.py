@@ -1,7 +1,8 @@
 """Training loops with d2l's names, signatures and printouts.
 
 * ``train_2d(trainer, steps=20, f_grad=None)``: run a 2-D trainer from (-5, -2) and print
-  ``epoch 20, x1 -0.943467, x2 -0.000073``.
+  d2l-en's ``epoch 20, x1: -0.943467, x2: -0.000073`` (``import d2lzh_pytorch as d2l`` gives
+  the Chinese port's ``epoch 20, x1 -0.943467, x2 -0.000073``).
 * ``train_ch7`` / ``train_pytorch_ch7``: the Chinese PyTorch port's minibatch loops on the airfoil
   data (prints ``loss: 0.243675, 0.049749 sec per epoch``).
 * ``train_ch11`` / ``train_concise_ch11``: d2l-en's loops (prints ``loss: 0.243, 0.012 sec/epoch``).
@@ -9,6 +10,7 @@
 * ``train_classifier``: minibatch training of a classifier (Iris, digits) with a from-scratch
   trainer, a d2lmini rule or a ``torch.optim`` class; reports train/validation loss and
   validation accuracy per epoch, live or quiet; the models ``softmax_regression`` and ``mlp``.
+* ``accuracy`` and ``evaluate_accuracy_gpu`` (d2l-en's classification helpers).
 
 torch is imported inside the functions that need it, never at module import.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -38,10 +40,12 @@ __all__ = [
     "seed_streams",
     "rule_trainer",
     "resolve_rule",
+    "per_parameter_rules",
     "one_thread",
     "classification_tensors",
     "accuracy",
     "evaluate_accuracy",
+    "evaluate_accuracy_gpu",
     "ACTIVATIONS",
     "INITS",
     "METRICS",
@@ -83,6 +87,12 @@ def _printable(v: Any) -> Any:
         return math.nan
 
 
+#: d2l-en's train_2d line (``f'epoch {i + 1}, x1: {float(x1):f}, x2: {float(x2):f}'``).
+LINE_2D_D2L = "epoch %d, x1: %f, x2: %f"
+#: The Chinese PyTorch port's line (``'epoch %d, x1 %f, x2 %f' % (i + 1, x1, x2)``).
+LINE_2D_PORT = "epoch %d, x1 %f, x2 %f"
+
+
 def train_2d(trainer: Callable, steps: int = 20, f_grad: Optional[Callable] = None, *,
              x0: Tuple[float, float] = (-5, -2), verbose: bool = True) -> List[Tuple[Any, Any]]:
     """Run a 2-D optimizer for ``steps`` steps from ``x0 = (-5, -2)`` and return the points.
@@ -91,10 +101,15 @@ def train_2d(trainer: Callable, steps: int = 20, f_grad: Optional[Callable] = No
     or ``(x1, x2, s1, s2, f_grad)`` when ``f_grad`` is given (d2l-en). A trainer with two
     parameters ``(x1, x2)`` returning ``(x1, x2)`` also works (the form of some d2l copies).
 
-    Prints ``epoch 20, x1 -0.943467, x2 -0.000073`` after the last step and returns the
-    ``steps + 1`` points. A run whose point overflows or stops being finite ends there; it
+    Prints d2l-en's ``epoch 20, x1: -0.943467, x2: -0.000073`` after the last step and returns
+    the ``steps + 1`` points. A run whose point overflows or stops being finite ends there; it
     prints the last line and ``diverged at step k`` instead of raising.
     """
+    return _train_2d(trainer, steps, f_grad, x0, verbose, LINE_2D_D2L)
+
+
+def _train_2d(trainer: Callable, steps: int, f_grad: Optional[Callable],
+              x0: Tuple[float, float], verbose: bool, line: str) -> List[Tuple[Any, Any]]:
     if not callable(trainer):
         raise TypeError(f"trainer must be a function like trainer(x1, x2, s1, s2), got {trainer!r}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
@@ -136,7 +151,7 @@ def train_2d(trainer: Callable, steps: int = 20, f_grad: Optional[Callable] = No
             diverged_at, reason = i + 1, "the point is no longer finite"
             break
     if verbose:
-        print("epoch %d, x1 %f, x2 %f" % (len(results) - 1, _printable(x1), _printable(x2)))
+        print(line % (len(results) - 1, _printable(x1), _printable(x2)))
         if diverged_at is not None:
             print(f"diverged at step {diverged_at} ({reason}); try a smaller learning rate")
     return results
@@ -164,8 +179,13 @@ def sgd(params, lr_or_states, batch_size_or_hyperparams=None) -> None:
     * ``sgd(params, lr, batch_size)``: ``p -= lr * p.grad / batch_size`` (d2l ch. 3);
     * ``sgd(params, states, hyperparams)``: ``p -= hyperparams['lr'] * p.grad`` (ch. 7/11).
 
-    Either form sets the gradients back to zero afterwards, as d2l-en does.
+    Either form sets the gradients back to zero afterwards, as d2l-en does (the Chinese port's
+    ``d2lzh_pytorch.sgd`` leaves them).
     """
+    _sgd(params, lr_or_states, batch_size_or_hyperparams, zero_grad=True)
+
+
+def _sgd(params, lr_or_states, batch_size_or_hyperparams, zero_grad: bool) -> None:
     import torch
 
     if isinstance(batch_size_or_hyperparams, dict):
@@ -179,12 +199,15 @@ def sgd(params, lr_or_states, batch_size_or_hyperparams=None) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         scale = 1.0 / batch_size
+    params = list(params)
+    for p in params:
+        if getattr(p, "grad", None) is None:
+            raise ValueError("a parameter has no gradient: call loss.backward() before sgd")
     with torch.no_grad():
         for p in params:
-            if p.grad is None:
-                raise ValueError("a parameter has no gradient: call loss.backward() before sgd")
             p -= lr * scale * p.grad
-            p.grad.zero_()
+            if zero_grad:
+                p.grad.zero_()
 
 
 def evaluate_loss(net: Callable, data_iter, loss: Callable) -> float:
@@ -200,6 +223,52 @@ def evaluate_loss(net: Callable, data_iter, loss: Callable) -> float:
             y = y.reshape(out.shape)
             l = loss(out, y)
             metric.add(l.sum(), l.numel())
+    return metric[0] / metric[1]
+
+
+def accuracy(y_hat, y) -> float:
+    """The number of correct predictions (d2l-en), as a float.
+
+    ``y_hat`` holds scores of shape ``(n, classes)`` (the arg-max is the prediction) or the
+    predicted labels ``(n,)``; ``y`` the true labels.
+    """
+    if not (hasattr(y_hat, "shape") and hasattr(y, "dtype")):
+        raise TypeError("accuracy(y_hat, y) takes two tensors: scores (n, classes) or labels (n,), "
+                        f"and labels (n,); got {type(y_hat).__name__} and {type(y).__name__}")
+    if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:
+        y_hat = y_hat.argmax(axis=1)
+    cmp = y_hat.type(y.dtype) == y
+    return float(cmp.type(y.dtype).sum())
+
+
+def evaluate_accuracy_gpu(net: Callable, data_iter, device=None) -> float:
+    """The accuracy of ``net`` over ``data_iter`` on ``device`` (d2l-en).
+
+    An ``nn.Module`` is put in evaluation mode (and left there, as in d2l) and, without a
+    ``device``, evaluated on the device of its first parameter.
+    """
+    import torch
+    from torch import nn
+
+    from .utils import Accumulator
+
+    if not callable(net):
+        raise TypeError(f"net must be a model (callable), got {net!r}")
+    if isinstance(net, nn.Module):
+        net.eval()
+        if not device:
+            device = next(iter(net.parameters())).device
+    metric = Accumulator(2)  # correct predictions, predictions
+    with torch.no_grad():
+        for X, y in data_iter:
+            if isinstance(X, list):
+                X = [x.to(device) for x in X]
+            else:
+                X = X.to(device)
+            y = y.to(device)
+            metric.add(accuracy(net(X), y), y.numel())
+    if metric[1] == 0:
+        raise ValueError("data_iter gave no examples: cannot compute an accuracy")
     return metric[0] / metric[1]
 
 
@@ -684,14 +753,6 @@ def mlp(num_inputs: int, num_hiddens: "int | Sequence[int]", num_outputs: int, *
                         seed=seed, dtype=dtype or torch.float64)
 
 
-def accuracy(y_hat, y) -> float:
-    """The number of correct predictions (d2l-en): ``y_hat`` logits or probabilities, ``y`` labels."""
-    if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:
-        y_hat = y_hat.argmax(axis=1)
-    cmp = y_hat.type(y.dtype) == y
-    return float(cmp.type(y.dtype).sum())
-
-
 def evaluate_accuracy(net: Callable, data_iter) -> float:
     """The fraction of correct predictions of ``net`` over ``data_iter`` (d2l-en)."""
     import torch
@@ -768,11 +829,94 @@ def rule_trainer(rule: "str | Callable") -> Callable:
     return trainer
 
 
+#: The groups a per-parameter rule may name besides single parameters (:func:`per_parameter_rules`).
+PARAMETER_GROUPS = ("weight", "bias")
+
+
+def per_parameter_rules(rules_by_param, names: Sequence[str], ndims: Sequence[int],
+                        hyperparams=()) -> List[Tuple[Callable, Dict[str, Any], Dict[str, Any]]]:
+    """One rule per parameter, for optimizers that treat parameters differently (Muon for the
+    hidden weight matrices, AdamW for the rest).
+
+    ``rules_by_param`` is a dict. Its keys are parameter names (a Net's ``'W1'``, ``'b1'``,
+    ``'W2'``, ...; for another module those of ``named_parameters()``) or the groups
+    ``'weight'`` (every parameter with two or more axes) and ``'bias'`` (every 1-D parameter);
+    a parameter's own name wins over its group. A value is a rule (a name or a function) or
+    ``(rule, {hyperparameters})``: those hyperparameters hold for that rule's parameters only and
+    win over the shared ones. Muon for the hidden layer, AdamW at lr 3e-3 for the output layer
+    and the biases::
+
+        {'W1': 'muon', 'weight': ('adamw', {'lr': 3e-3}), 'bias': ('adamw', {'lr': 3e-3})}
+
+    Each rule gets the shared ``hyperparams`` it takes (``lr``, and in a sweep the swept ones);
+    every parameter must get a rule and every shared hyperparameter must be taken by at least
+    one of the rules. Returns, per parameter in the order of ``names``, ``(rule function, its
+    hyperparameters as hyperparameters_of gives them, its own hyperparameters)``.
+    """
+    from .rules import hyperparameters_of
+
+    if not isinstance(rules_by_param, Mapping) or not rules_by_param:
+        raise TypeError("a per-parameter rule must be a non-empty dict such as "
+                        "{'weight': 'muon', 'bias': 'adamw'}, got " + repr(rules_by_param))
+    names = list(names)
+    allowed = list(names) + list(PARAMETER_GROUPS)
+    resolved: Dict[str, Tuple[Callable, Dict[str, Any], Dict[str, Any]]] = {}
+    for key, spec in rules_by_param.items():
+        if key not in allowed:
+            raise ValueError(f"per-parameter rule: unknown key {key!r}; use a parameter name "
+                             f"({', '.join(names)}) or a group ({', '.join(PARAMETER_GROUPS)})")
+        own: Dict[str, Any] = {}
+        if isinstance(spec, tuple):
+            if len(spec) != 2 or not isinstance(spec[1], Mapping):
+                raise TypeError(f"per-parameter rule {key!r}: give a rule or (rule, {{hyperparameters}}), "
+                                f"got {spec!r}")
+            spec, own = spec[0], dict(spec[1])
+        fn = resolve_rule(spec)
+        known = hyperparameters_of(fn)
+        unknown = sorted(set(own) - set(known))
+        if unknown:
+            raise TypeError(f"per-parameter rule {key!r}: {fn.__name__} has no hyperparameter(s) "
+                            f"{unknown}; it takes {sorted(known)}")
+        resolved[key] = (fn, known, own)
+    parts = []
+    for name, ndim in zip(names, ndims):
+        group = "weight" if ndim >= 2 else "bias"
+        if name in resolved:
+            parts.append(resolved[name])
+        elif group in resolved:
+            parts.append(resolved[group])
+        else:
+            raise ValueError(f"per-parameter rule: parameter {name!r} has no rule; add the key "
+                             f"{name!r} or the group {group!r}")
+    taken = set().union(*(set(known) for _, known, _ in parts))
+    unknown = sorted(set(hyperparams) - taken)
+    if unknown:
+        raise TypeError(f"no rule of {'+'.join(_part_names(parts))} takes the hyperparameter(s) "
+                        f"{unknown}")
+    return parts
+
+
+def _part_names(parts) -> List[str]:
+    """The distinct rule names of a per-parameter rule, in order of first use."""
+    return list(dict.fromkeys(getattr(fn, "__name__", "rule") for fn, _, _ in parts))
+
+
+def _part_hyperparams(known: Dict[str, Any], shared: Mapping, own: Mapping,
+                      factor: Optional[float] = None) -> Dict[str, Any]:
+    """The hyperparameters of one part of a per-parameter rule: the shared ones its rule takes,
+    then its own; with a schedule ``factor``, its lr (own, shared or the rule's default) times it."""
+    hp = {k: v for k, v in shared.items() if k in known}
+    hp.update(own)
+    if factor is not None and "lr" in known:
+        hp["lr"] = hp.get("lr", known["lr"][0]) * factor
+    return hp
+
+
 def _optimizer_kind(optimizer) -> str:
     """'torch' (a torch.optim class), 'rule' (a d2lmini rule or its name) or 'trainer'."""
     import torch
 
-    if isinstance(optimizer, str):
+    if isinstance(optimizer, (str, Mapping)):  # a rule's name, or one rule per parameter
         return "rule"
     if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
         return "torch"
@@ -988,7 +1132,9 @@ def train_classifier(optimizer, hyperparams: Optional[Dict[str, Any]] = None, da
         * a ``torch.optim`` class such as ``torch.optim.Adam``, built with ``**hyperparams``;
         * a d2lmini rule or its name (``'adam'``, ``d2l.rules.rmsprop``, ...), applied to each
           parameter through :func:`rule_trainer` with ``**hyperparams``: exactly what a batched
-          :func:`d2lmini.sweeps.sweep` does for this configuration.
+          :func:`d2lmini.sweeps.sweep` does for this configuration;
+        * one rule per parameter, a dict such as ``{'weight': 'muon', 'bias': 'adamw'}`` (see
+          :func:`per_parameter_rules`): each rule gets the hyperparameters it takes.
     hyperparams:
         A dict such as ``{'lr': 0.1}``.
     data:
@@ -1070,6 +1216,10 @@ def _train_classifier(optimizer, hyperparams, data, model, num_epochs, batch_siz
         except TypeError as exc:
             raise TypeError(f"could not build {optimizer.__name__} with {hyperparams}: {exc}") from None
         base_lrs = [group["lr"] for group in opt.param_groups]
+    elif kind == "rule" and isinstance(optimizer, Mapping):  # one rule per parameter
+        names = [name for name, _ in net.named_parameters()]
+        parts = per_parameter_rules(optimizer, names, [p.ndim for p in params], hyperparams)
+        rule_states = [{} for _ in params]
     elif kind == "rule":
         from .rules import hyperparameters_of
 
@@ -1130,6 +1280,12 @@ def _train_classifier(optimizer, hyperparams, data, model, num_epochs, batch_siz
                         for group, lr0 in zip(opt.param_groups, base_lrs):
                             group["lr"] = lr0 * m
                     opt.step()
+                elif kind == "rule" and isinstance(optimizer, Mapping):
+                    with np.errstate(all="ignore"):
+                        for p, state, (fn_p, known_p, own_p) in zip(params, rule_states, parts):
+                            x, g = _as_matrix_view(p), _as_matrix_view(p.grad)
+                            x[...] = fn_p(x, g, state, **_part_hyperparams(
+                                known_p, hyperparams, own_p, None if lr_schedule is None else m))
                 elif kind == "rule":
                     hp = hyperparams if lr_schedule is None else dict(hyperparams, lr=base_lr * m)
                     step_fn(params, rule_states, hp)

@@ -1,7 +1,7 @@
 """Make the README picture from the notebooks: an explorer with its step inspector, as a student
 sees it.
 
-Opens ``notebooks/07_adam.ipynb`` (falling back to chapter 3, then ``00_start_here.ipynb``,
+Opens ``notebooks/08_adam.ipynb`` (falling back to chapter 4, then ``00_start_here.ipynb``,
 while a chapter is missing) in JupyterLab in headless Chromium (see
 ``tests/browser_support.py``), runs all cells, moves the first explorer's ``step t`` slider to
 step 3 with the keyboard (Adam's fourth update: the first moment, the bias corrections and the
@@ -9,7 +9,7 @@ box of effective steps are all on screen), waits until the picture settled and i
 kernel's frame, and saves an element screenshot of that explorer to ``docs/explorer.png``.
 
     .venv/bin/python scripts/screenshot.py [--out docs/explorer.png] [--scale 1] [--step 3]
-        [--notebook 07_adam.ipynb]
+        [--notebook 08_adam.ipynb]
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import browser_support as bs  # noqa: E402
 
-CANDIDATES = ("07_adam.ipynb", "03_momentum.ipynb", "00_start_here.ipynb")
+CANDIDATES = ("08_adam.ipynb", "04_momentum.ipynb", "00_start_here.ipynb")
 
 
 def main() -> int:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import nbformat
 from nbclient import NotebookClient
@@ -79,16 +80,16 @@ def _outputs_text(cell) -> str:
     return "".join(parts)
 
 
-def run_notebook(name: str, probes: Optional[Dict[str, str]] = None,
+def run_notebook(name: "str | os.PathLike", probes: Optional[Dict[str, str]] = None,
                  timeout: int = 300) -> Tuple[Any, Dict[str, Any], float]:
-    """Execute ``notebooks/<name>`` top to bottom, then each probe in the same kernel.
+    """Execute ``notebooks/<name>`` (or the notebook at a path) top to bottom, then each probe.
 
     ``probes`` maps a key to Python code whose last printed line is one JSON document; the
     parsed documents come back under the same keys, plus ``"explorers"`` (the report of
     :data:`EXPLORER_PROBE`). Returns (executed notebook, probe results, seconds for the
     notebook's own cells). Fails on any error output.
     """
-    path = NOTEBOOKS / name
+    path = pathlib.Path(name) if pathlib.Path(name).is_absolute() else NOTEBOOKS / name
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -103,7 +104,7 @@ def run_notebook(name: str, probes: Optional[Dict[str, str]] = None,
         nb,
         timeout=timeout,
         kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
+        resources={"metadata": {"path": str(path.parent)}},
         allow_errors=False,
     )
     results: Dict[str, Any] = {}
@@ -163,15 +164,82 @@ def check_clean_outputs(nb) -> None:
                 assert out.get("name") != "stderr", out.get("text")
 
 
-def check_house_style(nb, title_prefix: str, min_checks: int = 1) -> None:
+#: An exercise starts with a bold number, "**3. Title.**", in the Exercises section.
+EXERCISE_HEADING = re.compile(r"^\*\*(\d+)\.", re.M)
+#: A check in a notebook: one commented line, ``# d2l.check('<slug>.<name>', ...)``.
+CHECK_CALL = re.compile(r"^# d2l\.check\('([a-z_]+)\.([a-z0-9_]+)'", re.M)
+ANSWER_OPEN, ANSWER_CLOSE = "<details><summary>Answer</summary>", "</details>"
+
+
+def exercise_blocks(nb) -> List[Tuple[int, str]]:
+    """The exercises of a notebook: (number, everything from its heading to the next one).
+
+    The Exercises section runs from the ``## Exercises`` heading to ``## Summary``; markdown and
+    code cells are joined in order, so a block holds the question, its check line and its answer.
+    """
+    text, inside = [], False
+    for cell in nb.cells:
+        src = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        if not inside and re.search(r"^## .*Exercises", src, re.M):
+            inside = True
+            src = src[re.search(r"^## .*Exercises", src, re.M).start():]
+        if inside:
+            summary = re.search(r"^## Summary", src, re.M)
+            if summary:
+                text.append(src[:summary.start()])
+                break
+            text.append(src)
+    joined = "\n\n".join(text)
+    heads = list(EXERCISE_HEADING.finditer(joined))
+    return [(int(m.group(1)), joined[m.start():(heads[i + 1].start() if i + 1 < len(heads) else len(joined))])
+            for i, m in enumerate(heads)]
+
+
+def check_calls(nb) -> List[str]:
+    """The exercise keys of the notebook's commented ``# d2l.check(...)`` lines, in order."""
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    return [f"{slug}.{name}" for slug, name in CHECK_CALL.findall(code)]
+
+
+def check_exercises(nb, slug: str, min_checks: int = 1) -> None:
+    """Exercises in the course's one style: no ``check_...`` function in the notebook; each check
+    is a commented ``# d2l.check('<slug>.<name>', ...)`` line whose key exists; every exercise has
+    a worked answer in a ``<details>`` block."""
+    from d2lmini import exercises
+
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert not re.search(r"def\s+check_", code), "checks live in d2lmini.exercises, not in the notebook"
+    assert not re.search(r"^\s*d2l\.check\(", code, re.M), "a check call must be commented out (Run All)"
+    keys = check_calls(nb)
+    assert len(keys) >= min_checks, f"expected at least {min_checks} checks, found {keys}"
+    assert len(set(keys)) == len(keys), f"a check appears twice: {keys}"
+    for key in keys:
+        assert key.startswith(slug + "."), f"{key} belongs to another chapter than {slug}"
+        assert key in exercises.keys(), f"{key} is not an exercise of d2lmini.exercises"
+    blocks = exercise_blocks(nb)
+    assert [n for n, _ in blocks] == list(range(1, len(blocks) + 1)), "exercises are numbered 1, 2, ..."
+    for number, block in blocks:
+        assert ANSWER_OPEN in block and ANSWER_CLOSE in block.split(ANSWER_OPEN, 1)[1], (
+            f"exercise {number} has no worked answer in a <details> block")
+        assert block.count("# d2l.check(") <= 1, f"exercise {number} has more than one check"
+
+
+def chapter_slug(nb) -> str:
+    """The chapter slug of a notebook: the one its check lines use (``momentum`` for chapter 3)."""
+    slugs = {key.split(".", 1)[0] for key in check_calls(nb)}
+    assert len(slugs) == 1, f"the checks of one notebook must share one chapter slug, found {slugs}"
+    return slugs.pop()
+
+
+def check_house_style(nb, title_prefix: str, min_checks: int = 1, slug: Optional[str] = None) -> None:
     """Assert the notebook follows the house style of DEVELOPERS.md.
 
     A title starting with ``title_prefix`` (``"# " + a verb``); the sections What you'll learn,
     What you'll need, Exercises, Summary, Further reading; the Colab set-up cell first and the
-    imports second; exercises the learner can check (``min_checks`` ``check_...`` functions and
-    a hidden answer); metadata for the chapter table; no presenter mode and no data paths.
+    imports second; exercises the learner can check (at least ``min_checks`` commented
+    ``d2l.check`` lines of the chapter ``slug``, and a worked answer for every exercise, see
+    :func:`check_exercises`); metadata for the chapter table; no presenter mode and no data paths.
     """
-    import re
 
     md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     first = next(c.source for c in nb.cells if c.cell_type == "markdown")
@@ -185,8 +253,8 @@ def check_house_style(nb, title_prefix: str, min_checks: int = 1) -> None:
     assert "presenter_mode" not in code, "presenter mode is the teacher's switch, not the notebook's"
     for path_hint in ("/work/", "airfoil_self_noise", "D2LMINI_DATA_DIR"):
         assert path_hint not in code, f"no hard-coded data path ({path_hint})"
-    assert code.count("def check_") >= min_checks
     assert "<details><summary>Answer</summary>" in md
+    check_exercises(nb, slug or chapter_slug(nb), min_checks)
     meta = nb.metadata["d2lmini"]
     assert meta["teaches"] and isinstance(meta["minutes"], int)
     assert nb.metadata["kernelspec"]["name"] == "python3"

@@ -15,8 +15,10 @@ new picture for 0.6 s):
 * nothing was written to the explorer's error area, and the page raised no error.
 
 Before the sliders move, ``browser_readouts`` checks that every slider shows the kernel's value
-and the value the cell's code passed (issue 16); after them, ``browser_clicks`` clicks and
-drags on every explorer's picture (issue 17). One more test writes a notebook that starts with
+and the value the cell's code passed (issue 16); after them, ``browser_inspector`` moves each
+explorer's step, plays and pauses it (issue 13), and then ``browser_clicks`` clicks and drags on
+every explorer's picture while the inspector shows a step (issue 17). Each notebook is opened
+and run once for all of these. One more test writes a notebook that starts with
 ``%matplotlib widget`` and runs the same checks there (the widget backend).
 
 Last, the first explorer's cell runs again (Ctrl+Enter): JupyterLab sends the cell's id, and
@@ -318,14 +320,16 @@ def test_every_explorer_follows_keyboard_and_mouse(notebook):
     assert not page.page_errors, f"page errors while moving sliders: {page.page_errors}"
 
 
-def test_clicks_and_drags_move_the_start(notebook):  # issue 17, inline backend
-    browser_clicks.check_clicks(_ready(notebook))
-
-
 def test_every_explorer_inspector_follows_step_and_play(notebook):
     """The step inspector: step by keyboard, Play, a race's run (tests/browser_inspector.py)."""
     page = _ready(notebook)
     MOVES[f"{notebook.name} (inspector)"] = browser_inspector.exercise_inspector(page, *_explorers(page))
+
+
+def test_clicks_and_drags_move_the_start(notebook):  # issue 17, inline backend
+    """After the inspector's checks, so the clicks land while it shows a step (and the step
+    keeps its value, cut to the new path's end, as the kernel says)."""
+    browser_clicks.check_clicks(_ready(notebook))
 
 
 def test_rerunning_an_explorer_cell_closes_its_old_explorer(notebook):
@@ -359,5 +363,7 @@ def test_rerunning_an_explorer_cell_closes_its_old_explorer(notebook):
 
 
 def test_widget_backend_explorers(lab_server, browser_context):  # issue 17, %matplotlib widget
-    browser_clicks.check_widget_backend(lab_server, browser_context,
-                                        lambda page: exercise_explorers(page, "widget_backend"))
+    browser_clicks.check_widget_backend(
+        lab_server, browser_context,
+        lambda page: exercise_explorers(page, "widget_backend"),
+        lambda page: browser_inspector.exercise_inspector(page, *_explorers(page)))

@@ -36,9 +36,72 @@ def run(code: str) -> str:
     return out.getvalue()
 
 
-def test_alias_is_the_same_module():
-    assert d2lzh_pytorch is d2lmini
-    assert d2lzh_pytorch.train_2d is d2lmini.training.train_2d
+def test_d2lzh_pytorch_is_a_module_of_its_own_with_the_ports_helpers():
+    import d2lzh_pytorch.utils as port
+
+    assert d2lzh_pytorch is not d2lmini
+    assert d2lmini.train_2d is d2lmini.training.train_2d
+    for name in d2lzh_pytorch.PORT_NAMES:  # the port's own versions
+        assert getattr(d2lzh_pytorch, name) is getattr(port, name)
+        assert getattr(d2lzh_pytorch, name) is not getattr(d2lmini, name)
+    for name in ("get_data_ch7", "train_ch7", "train_pytorch_ch7", "set_figsize", "plt",
+                 "linreg", "squared_loss", "Animator", "Timer", "DATA_HUB", "download"):
+        assert getattr(d2lzh_pytorch, name) is getattr(d2lmini, name), name  # shared
+    assert port.get_data_ch7 is d2lmini.get_data_ch7
+    assert "train_ch7" in dir(d2lzh_pytorch) and "show_trace_2d" in dir(d2lzh_pytorch)
+    with pytest.raises(AttributeError, match="d2lzh_pytorch"):
+        d2lzh_pytorch.no_such_helper
+
+
+def test_the_two_print_formats(capsys):
+    trainer = lambda x1, x2, s1, s2: (x1 - 0.4 * 0.2 * x1, x2 - 0.4 * 4 * x2, 0, 0)
+    assert d2lmini.train_2d(trainer) == d2lzh_pytorch.train_2d(trainer)
+    assert capsys.readouterr().out.splitlines() == [
+        "epoch 20, x1: -0.943467, x2: -0.000073",  # d2l-en
+        "epoch 20, x1 -0.943467, x2 -0.000073",  # the Chinese port
+    ]
+
+
+def test_port_sgd_keeps_the_gradient_and_d2l_en_zeroes_it():
+    for module, left in ((d2lzh_pytorch, 2.0), (d2lmini, 0.0)):
+        p = torch.ones(3, requires_grad=True)
+        (p * 2).sum().backward()
+        module.sgd([p], 0.1, 2)
+        assert torch.allclose(p.detach(), torch.full((3,), 0.9))
+        assert torch.equal(p.grad, torch.full((3,), left))
+
+
+def test_port_show_trace_2d_keeps_the_figure_size():
+    f = lambda x1, x2: x1**2 + 2 * x2**2
+    pts = [(-5.0, -2.0), (-1.0, -0.5), (0.0, 0.0)]
+    d2lmini.plt.close("all")
+    d2lmini.plt.rcParams["figure.figsize"] = (6.0, 4.0)
+    try:
+        d2lzh_pytorch.show_trace_2d(f, pts)
+        assert tuple(d2lmini.plt.gcf().get_size_inches()) == (6.0, 4.0)
+        d2lmini.plt.close("all")
+        d2lmini.show_trace_2d(f, pts)  # d2l-en calls set_figsize() first
+        assert tuple(d2lmini.plt.gcf().get_size_inches()) == (3.5, 2.5)
+    finally:
+        d2lmini.plt.close("all")
+        d2lmini.plt.rcParams["figure.figsize"] = matplotlib.rcParamsDefault["figure.figsize"]
+
+
+def test_show_trace_2d_takes_an_f_written_with_torch():
+    import d2lmini as d2l
+
+    d2lmini.plt.close("all")
+    f = lambda x1, x2: d2l.cos(x1) + x2 ** 2  # torch.cos: no NumPy arrays
+    d2l.show_trace_2d(f, [(-5.0, -2.0), (-3.0, -1.0)])
+    assert d2lmini.plt.gca().collections  # the contours are drawn
+    d2lmini.plt.close("all")
+
+
+def test_import_d2lzh_pytorch_is_light():
+    code = ("import sys, d2lzh_pytorch, d2lzh_pytorch.utils;"
+            "print('torch' in sys.modules, 'matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_import_is_light_and_fast():
@@ -229,7 +292,7 @@ def test_d2l_en_f_grad_trainer():
         d2l.show_trace_2d(f_2d, d2l.train_2d(gd_2d, f_grad=f_2d_grad))
         """
     )
-    assert out == "epoch 20, x1 -0.057646, x2 -0.000073\n"
+    assert out == "epoch 20, x1: -0.057646, x2: -0.000073\n"
 
 
 def test_d2l_en_momentum_and_seed_000_adagrad_and_rmsprop():
@@ -270,10 +333,10 @@ def test_d2l_en_momentum_and_seed_000_adagrad_and_rmsprop():
         """
     )
     assert out.splitlines() == [
-        "epoch 20, x1 -0.126340, x2 -0.186632",
-        "epoch 20, x1 -2.382563, x2 -0.158591",
-        "epoch 20, x1 -0.002295, x2 -0.000000",
-        "epoch 20, x1 -0.010599, x2 0.000000",
+        "epoch 20, x1: -0.126340, x2: -0.186632",
+        "epoch 20, x1: -2.382563, x2: -0.158591",
+        "epoch 20, x1: -0.002295, x2: -0.000000",
+        "epoch 20, x1: -0.010599, x2: 0.000000",
     ]
 
 
@@ -897,3 +960,74 @@ def test_seed_004_loaders_feed_train_classifier():
                                     plot=False, verbose=False)
     assert len(hist["train_loss"]) == 3 and abs(hist["train_loss"][0] - math.log(3)) < 0.01
     assert hist["train_loss"][-1] < hist["train_loss"][0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The port's random-number order: train_ch7 / train_pytorch_ch7 against a same-seed run of the
+# port's loop as its utils.py describes it (NumPy draws w, then the DataLoader shuffles with
+# torch's generator; losses on all data at the start and every 100 examples).
+
+
+def _port_loop(features, labels, make_model, step, batch_size=10, num_epochs=2):
+    """The port's training loop, restated: returns the recorded losses."""
+    model = make_model()
+    ls = [model["eval"]()]
+    data_iter = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(features, labels), batch_size, shuffle=True)
+    for _ in range(num_epochs):
+        for batch_i, (X, y) in enumerate(data_iter):
+            step(model, X, y)
+            if (batch_i + 1) * batch_size % 100 == 0:
+                ls.append(model["eval"]())
+    return ls
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_train_ch7_draws_random_numbers_in_the_ports_order(seed):
+    features, labels = d2lmini.get_data_ch7()
+
+    def scratch_model():
+        w = torch.tensor(np.random.normal(0, 0.01, size=(5, 1)), dtype=torch.float32,
+                         requires_grad=True)
+        b = torch.zeros(1, requires_grad=True)
+        loss = lambda X, y: ((torch.mm(X, w) + b - y.view(-1, 1)) ** 2 / 2).mean()
+        return {"w": w, "b": b, "loss": loss, "eval": lambda: loss(features, labels).item()}
+
+    def scratch_step(m, X, y):
+        if m["w"].grad is not None:
+            m["w"].grad.zero_()
+            m["b"].grad.zero_()
+        m["loss"](X, y).backward()
+        with torch.no_grad():
+            for p in (m["w"], m["b"]):
+                p -= 0.05 * p.grad
+
+    def concise_model():
+        net = torch.nn.Linear(5, 1)
+        opt = torch.optim.SGD(net.parameters(), lr=0.05)
+        loss = lambda X, y: torch.nn.functional.mse_loss(net(X).view(-1), y) / 2
+        return {"opt": opt, "loss": loss, "eval": lambda: loss(features, labels).item()}
+
+    def concise_step(m, X, y):
+        m["opt"].zero_grad()
+        m["loss"](X, y).backward()
+        m["opt"].step()
+
+    for make, step, run_d2l in (
+        (scratch_model, scratch_step,
+         lambda: d2lzh_pytorch.train_ch7(d2lzh_pytorch.sgd, None, {"lr": 0.05}, features, labels,
+                                         return_history=True, plot=False, verbose=False)),
+        (concise_model, concise_step,
+         lambda: d2lzh_pytorch.train_pytorch_ch7(torch.optim.SGD, {"lr": 0.05}, features, labels,
+                                                 return_history=True, plot=False,
+                                                 verbose=False)),
+    ):
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        expected = _port_loop(features, labels, make, step)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        _, ls = run_d2l()
+        assert len(ls) == 31
+        np.testing.assert_allclose(ls, expected, rtol=1e-6, atol=0)
+        assert "%f" % ls[-1] == "%f" % expected[-1]  # the printed loss

@@ -8,6 +8,8 @@ server per test, stopped at the end). Nothing here touches the internet.
 """
 from __future__ import annotations
 
+import contextlib
+import gzip
 import hashlib
 import http.server
 import os
@@ -74,7 +76,7 @@ def airfoil_bytes(airfoil_dir: Path) -> bytes:
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """No D2LMINI_* variables and no proxy for 127.0.0.1."""
-    for name in ("D2LMINI_DATA_DIR", "D2LMINI_AIRFOIL_URL"):
+    for name in ("D2LMINI_DATA_DIR", "D2LMINI_AIRFOIL_URL", "D2LMINI_FASHION_MNIST_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
@@ -88,37 +90,33 @@ class LocalServer:
         self.base = f"http://127.0.0.1:{port}"
         self.requests: List[str] = []
 
-    def url(self, route: str) -> str:
-        return f"{self.base}/{route}/{AIRFOIL_FILENAME}"
+    def url(self, route: str, fname: str = AIRFOIL_FILENAME) -> str:
+        return f"{self.base}/{route}/{fname}"
 
 
-@pytest.fixture
-def server(airfoil_bytes: bytes, clean_env: pytest.MonkeyPatch) -> Iterator[LocalServer]:
-    """An HTTP server on 127.0.0.1 (ephemeral port) with one route per kind of answer."""
-    good = airfoil_bytes
-    flipped = bytearray(good)
-    flipped[100] ^= 0x01  # one bit wrong somewhere in the first rows
-    routes: Dict[str, Callable[[http.server.BaseHTTPRequestHandler], None]] = {}
+Answer = Callable[[http.server.BaseHTTPRequestHandler], None]
 
-    def send(body: bytes, length: int = -1) -> Callable[[http.server.BaseHTTPRequestHandler], None]:
-        def answer(handler: http.server.BaseHTTPRequestHandler) -> None:
-            handler.send_response(200)
-            handler.send_header("Content-Type", "application/octet-stream")
-            if length is not None:
-                handler.send_header("Content-Length", str(len(body) if length < 0 else length))
-            handler.end_headers()
-            handler.wfile.write(body)
-            handler.wfile.flush()
-            handler.close_connection = True  # close after a short body: a truncated download
 
-        return answer
+def send(body: bytes, length: int = -1) -> Answer:
+    """An answer with ``body``; ``length`` None sends no Content-Length, >= 0 a wrong one."""
 
-    routes["ok"] = send(good)
-    routes["lf"] = send(good.replace(b"\r\n", b"\n"))  # same numbers, LF line endings
-    routes["flipped"] = send(bytes(flipped))
-    routes["truncated"] = send(good[:1000], length=len(good))  # promises more than it sends
-    routes["truncated-nolength"] = send(good[:1000], length=None)  # no length: only the hash knows
+    def answer(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/octet-stream")
+        if length is not None:
+            handler.send_header("Content-Length", str(len(body) if length < 0 else length))
+        handler.end_headers()
+        handler.wfile.write(body)
+        handler.wfile.flush()
+        handler.close_connection = True  # close after a short body: a truncated download
 
+    return answer
+
+
+@contextlib.contextmanager
+def serve(routes: Dict[str, Answer]) -> Iterator[LocalServer]:
+    """An HTTP server on 127.0.0.1 (ephemeral port); a request for ``/<route>/...`` gets
+    ``routes[route]`` (or ``routes['<route>/<file>']``), anything else HTTP 404."""
     state = LocalServer(0)
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -126,9 +124,11 @@ def server(airfoil_bytes: bytes, clean_env: pytest.MonkeyPatch) -> Iterator[Loca
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             state.requests.append(self.path)
-            route = self.path.strip("/").split("/")[0]
-            if route in routes:
-                routes[route](self)
+            path = self.path.strip("/")
+            route = path.split("/")[0]
+            answer = routes.get(path) or routes.get(route)
+            if answer is not None:
+                answer(self)
             else:
                 self.send_error(404, "Not Found")
 
@@ -139,7 +139,7 @@ def server(airfoil_bytes: bytes, clean_env: pytest.MonkeyPatch) -> Iterator[Loca
     httpd.daemon_threads = True
     state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="airfoil-test-server", daemon=True)
+                              name="data-test-server", daemon=True)
     thread.start()
     try:
         yield state
@@ -148,6 +148,23 @@ def server(airfoil_bytes: bytes, clean_env: pytest.MonkeyPatch) -> Iterator[Loca
         httpd.server_close()
         thread.join(timeout=5)
         assert not thread.is_alive(), "the test HTTP server did not stop"
+
+
+@pytest.fixture
+def server(airfoil_bytes: bytes, clean_env: pytest.MonkeyPatch) -> Iterator[LocalServer]:
+    """The airfoil file served with one route per kind of answer."""
+    good = airfoil_bytes
+    flipped = bytearray(good)
+    flipped[100] ^= 0x01  # one bit wrong somewhere in the first rows
+    routes = {
+        "ok": send(good),
+        "lf": send(good.replace(b"\r\n", b"\n")),  # same numbers, LF line endings
+        "flipped": send(bytes(flipped)),
+        "truncated": send(good[:1000], length=len(good)),  # promises more than it sends
+        "truncated-nolength": send(good[:1000], length=None),  # no length: only the hash knows
+    }
+    with serve(routes) as state:
+        yield state
 
 
 def closed_port_url() -> str:
@@ -568,3 +585,341 @@ def test_unknown_split_and_test_fraction_zero():
     with pytest.raises(ValueError, match="unknown split"):
         data["validation"]
     assert "iris" in repr(data) and "train 120" in repr(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# d2l's DATA_HUB and download()
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> Dict[str, object]:
+    """d2lmini's DATA_HUB, restored after the test."""
+    saved = dict(d2ldata.DATA_HUB)
+    yield d2ldata.DATA_HUB
+    d2ldata.DATA_HUB.clear()
+    d2ldata.DATA_HUB.update(saved)
+
+
+def test_data_hub_and_url_are_d2ls() -> None:
+    import d2lmini
+
+    assert d2lmini.DATA_URL == "http://d2l-data.s3-accelerate.amazonaws.com/"
+    assert d2lmini.DATA_HUB is d2ldata.DATA_HUB  # the book's registrations reach download()
+    assert d2lmini.DATA_HUB["airfoil"] == (d2lmini.DATA_URL + AIRFOIL_FILENAME, AIRFOIL_SHA1)
+    assert d2lmini.download is d2ldata.download
+
+
+def test_download_airfoil_offline_from_the_data_folder(airfoil_dir: Path, clean_env, hub,
+                                                       capsys) -> None:
+    """The book's two lines work offline when D2LMINI_DATA_DIR holds the file."""
+    clean_env.setenv("D2LMINI_DATA_DIR", str(airfoil_dir))
+    hub["airfoil"] = (closed_port_url(), AIRFOIL_SHA1)  # any download attempt would fail
+    path = d2ldata.download("airfoil")
+    assert path == str(airfoil_dir / AIRFOIL_FILENAME) and isinstance(path, str)
+    # as d2l's get_data_ch11 reads it
+    data = np.genfromtxt(path, dtype=np.float32, delimiter="\t")
+    assert data.shape == (1503, 6)
+    assert capsys.readouterr().out == ""  # nothing downloaded, nothing printed
+
+
+def test_download_once_then_shared_with_the_loaders(server: LocalServer, tmp_path: Path, clean_env,
+                                                    hub, airfoil_bytes: bytes, capsys) -> None:
+    folder = tmp_path / "data-folder"
+    clean_env.setenv("D2LMINI_DATA_DIR", str(folder))
+    clean_env.setenv("D2LMINI_AIRFOIL_URL", closed_port_url())  # the loaders may not download
+    hub["airfoil"] = (server.url("ok"), AIRFOIL_SHA1)
+    path = d2ldata.download("airfoil")
+    assert path == str(folder / AIRFOIL_FILENAME)
+    assert capsys.readouterr().out == f"Downloading {path} from {server.url('ok')}...\n"
+    assert Path(path).read_bytes() == airfoil_bytes
+    assert d2ldata.download("airfoil") == path
+    features, _ = get_data_ch7()  # the same file: no second download
+    assert features.shape == (1500, 5)
+    assert len(server.requests) == 1 and capsys.readouterr().out == ""
+    assert listing(folder) == [AIRFOIL_FILENAME]
+
+
+def test_download_explicit_cache_dir_and_d2l_1_0_forms(server: LocalServer, tmp_path: Path,
+                                                       clean_env, hub, airfoil_bytes: bytes,
+                                                       capsys) -> None:
+    hub["airfoil"] = (server.url("ok"), AIRFOIL_SHA1)
+    # d2l 0.17: download(name, cache_dir)
+    path = d2ldata.download("airfoil", cache_dir=tmp_path / "a")
+    assert path == str(tmp_path / "a" / AIRFOIL_FILENAME)
+    assert capsys.readouterr().out.startswith(f"Downloading {path} from ")
+    # d2l 1.0: download(url, folder, sha1_hash), positional and by keyword
+    url = server.url("ok")
+    assert d2ldata.download(url, tmp_path / "b", AIRFOIL_SHA1) == str(tmp_path / "b" / AIRFOIL_FILENAME)
+    assert d2ldata.download(url, folder=tmp_path / "c") == str(tmp_path / "c" / AIRFOIL_FILENAME)
+    assert (tmp_path / "c" / AIRFOIL_FILENAME).read_bytes() == airfoil_bytes
+    assert len(server.requests) == 3
+    assert d2ldata.download(url, folder=tmp_path / "c") == str(tmp_path / "c" / AIRFOIL_FILENAME)
+    assert len(server.requests) == 3  # no checksum to compare: the file there is used
+
+
+def test_download_uses_a_verified_copy_in_d2ls_own_folder(tmp_path: Path, clean_env, hub,
+                                                          airfoil_bytes: bytes,
+                                                          capsys) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / AIRFOIL_FILENAME).write_bytes(airfoil_bytes)  # d2l's ../data
+    (tmp_path / "work").mkdir()
+    clean_env.chdir(tmp_path / "work")
+    clean_env.setenv("D2LMINI_DATA_DIR", str(tmp_path / "empty"))
+    hub["airfoil"] = (closed_port_url(), AIRFOIL_SHA1)
+    assert d2ldata.download("airfoil") == os.path.join("..", "data", AIRFOIL_FILENAME)
+    assert not (tmp_path / "empty").exists() and capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("route", ["flipped", "lf", "truncated-nolength"])
+def test_download_wrong_checksum_leaves_nothing(route: str, server: LocalServer, tmp_path: Path,
+                                                clean_env, hub) -> None:
+    hub["airfoil"] = (server.url(route), AIRFOIL_SHA1)
+    with pytest.raises(DataDownloadError) as info:
+        d2ldata.download("airfoil", tmp_path)
+    message = str(info.value)
+    assert "wrong SHA-1 checksum" in message and AIRFOIL_SHA1 in message
+    assert listing(tmp_path) == []
+
+
+def test_download_offline_says_what_to_do(tmp_path: Path, clean_env, hub) -> None:
+    url = closed_port_url()
+    hub["notes"] = (url.replace(AIRFOIL_FILENAME, "notes.txt"), "0" * 40)
+    with pytest.raises(DataDownloadError) as info:
+        d2ldata.download("notes", tmp_path / "d")
+    message = str(info.value)
+    assert "could not connect" in message and "offline" in message
+    assert "D2LMINI_DATA_DIR" in message and str(tmp_path / "d" / "notes.txt") in message
+    assert listing(tmp_path / "d") == []
+
+
+def test_download_keeps_a_wrong_file(server: LocalServer, tmp_path: Path, clean_env, hub) -> None:
+    hub["airfoil"] = (server.url("ok"), AIRFOIL_SHA1)
+    path = tmp_path / AIRFOIL_FILENAME
+    path.write_bytes(b"not the airfoil data\n")
+    with pytest.raises(DataChecksumError, match="wrong SHA-1 checksum") as info:
+        d2ldata.download("airfoil", tmp_path)
+    assert str(path) in str(info.value) and "delete" in str(info.value)
+    assert path.read_bytes() == b"not the airfoil data\n" and server.requests == []
+
+
+def test_download_bad_input(tmp_path: Path, clean_env, hub) -> None:
+    with pytest.raises(ValueError, match=r"'nope' is not in d2l.DATA_HUB.*airfoil"):
+        d2ldata.download("nope", tmp_path)
+    hub["broken"] = "http://example.invalid/file.dat"
+    with pytest.raises(ValueError, match=r"DATA_HUB\['broken'\] must be a pair"):
+        d2ldata.download("broken", tmp_path)
+    hub["badhash"] = ("http://example.invalid/file.dat", "1234")
+    with pytest.raises(ValueError, match="SHA-1"):
+        d2ldata.download("badhash", tmp_path)
+    with pytest.raises(ValueError, match="sha1_hash"):
+        d2ldata.download("http://example.invalid/file.dat", tmp_path, sha1_hash="xyz")
+    with pytest.raises(TypeError, match="name"):
+        d2ldata.download(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not both"):
+        d2ldata.download("airfoil", tmp_path, folder=tmp_path)
+    assert listing(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Fashion-MNIST without torchvision: small IDX files made here, served locally
+
+FMNIST_SIZES = {"train": 150, "t10k": 70}
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """A gzip IDX file of unsigned bytes, as Zalando publishes them."""
+    header = (0x0800 | array.ndim).to_bytes(4, "big")
+    header += b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return gzip.compress(header + array.astype(np.uint8).tobytes(), mtime=0)
+
+
+@pytest.fixture(scope="module")
+def fmnist() -> Dict[str, object]:
+    """Random images with a little structure and labels; file name -> gzip bytes and arrays."""
+    rng = np.random.default_rng(2024)
+    arrays, files = {}, {}
+    for prefix, n in FMNIST_SIZES.items():
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        ramp = np.add.outer(np.arange(28), np.arange(28)).astype(np.float64)
+        images = (ramp[None] * labels[:, None, None] + rng.integers(0, 80, (n, 28, 28))) % 256
+        images = images.astype(np.uint8)
+        arrays[prefix] = (images, labels)
+        files[f"{prefix}-images-idx3-ubyte.gz"] = idx_bytes(images)
+        files[f"{prefix}-labels-idx1-ubyte.gz"] = idx_bytes(labels)
+    return {"arrays": arrays, "files": files}
+
+
+@pytest.fixture
+def fmnist_server(fmnist, clean_env) -> Iterator[LocalServer]:
+    """Route ``fm`` serves the four files; ``fm-bad`` the same with one corrupt label file."""
+    files: Dict[str, bytes] = fmnist["files"]  # type: ignore[assignment]
+    clean_env.setattr(d2ldata, "FASHION_MNIST_FILES",
+                      {name: hashlib.md5(b).hexdigest() for name, b in files.items()})
+    routes: Dict[str, Answer] = {}
+    for name, body in files.items():
+        routes[f"fm/{name}"] = send(body)
+        bad = bytearray(body)
+        if name == "train-labels-idx1-ubyte.gz":
+            bad[-12] ^= 0x40
+        routes[f"fm-bad/{name}"] = send(bytes(bad))
+    with serve(routes) as state:
+        clean_env.setenv("D2LMINI_FASHION_MNIST_URL", f"{state.base}/fm/")
+        yield state
+
+
+def md5_of(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_fashion_mnist_loaders_as_d2l_returns_them(fmnist_server: LocalServer, fmnist,
+                                                   tmp_path: Path) -> None:
+    import torch
+
+    train_iter, test_iter = d2ldata.load_data_fashion_mnist(32, data_dir=tmp_path)
+    raw = tmp_path / "FashionMNIST" / "raw"  # torchvision's layout
+    assert listing(raw) == sorted(d2ldata.FASHION_MNIST_FILES)
+    assert len(fmnist_server.requests) == 4
+    for name in listing(raw):
+        assert md5_of(raw / name) == d2ldata.FASHION_MNIST_FILES[name]
+
+    for loader, shuffled in ((train_iter, True), (test_iter, False)):
+        assert isinstance(loader, torch.utils.data.DataLoader) and loader.batch_size == 32
+        assert isinstance(loader.sampler, torch.utils.data.RandomSampler) == shuffled
+        assert loader.num_workers == d2ldata.get_dataloader_workers()
+    assert 1 <= d2ldata.get_dataloader_workers() <= 4
+
+    images, labels = fmnist["arrays"]["t10k"]
+    batches = list(test_iter)
+    assert [len(y) for _, y in batches] == [32, 32, 6]
+    X = torch.cat([b[0] for b in batches])
+    y = torch.cat([b[1] for b in batches])
+    assert X.shape == (70, 1, 28, 28) and X.dtype == torch.float32 and y.dtype == torch.int64
+    # ToTensor: the bytes divided by 255, in the file's order for the test set
+    assert torch.equal(X, torch.from_numpy(images).float().div(255).unsqueeze(1))
+    assert torch.equal(y, torch.from_numpy(labels).long())
+    assert 0.0 <= X.min().item() and X.max().item() <= 1.0
+
+    train_images, train_labels = fmnist["arrays"]["train"]
+    epoch = [list(train_iter) for _ in range(2)]
+    orders = []
+    for batches in epoch:
+        Xt = torch.cat([b[0] for b in batches])
+        yt = torch.cat([b[1] for b in batches])
+        assert Xt.shape == (150, 1, 28, 28)
+        # every training example once per epoch, image and label together
+        keys = sorted((bytes((x * 255).round().to(torch.uint8).numpy()), int(l)) for x, l in zip(Xt, yt))
+        assert keys == sorted((bytes(a[None]), int(l)) for a, l in zip(train_images, train_labels))
+        orders.append(yt)
+    assert not torch.equal(orders[0], orders[1])  # shuffled anew each epoch
+
+    d2ldata.load_data_fashion_mnist(10, data_dir=tmp_path)
+    assert len(fmnist_server.requests) == 4  # verified from the folder, no second download
+    X0, y0 = test_iter.dataset[0]
+    assert X0.shape == (1, 28, 28) and isinstance(y0, int)
+
+
+@pytest.mark.parametrize("resize, shape", [(64, (64, 64)), ((30, 40), (30, 40)), ([20], (20, 20))])
+def test_fashion_mnist_resize(resize, shape, fmnist_server: LocalServer, fmnist,
+                              tmp_path: Path) -> None:
+    from PIL import Image
+
+    _, test_iter = d2ldata.load_data_fashion_mnist(16, resize=resize, data_dir=tmp_path)
+    X, y = next(iter(test_iter))
+    assert tuple(X.shape) == (16, 1) + shape
+    images, _ = fmnist["arrays"]["t10k"]
+    # torchvision's Resize on a PIL image (bilinear), then ToTensor: within one grey level
+    ref = np.stack([np.asarray(Image.fromarray(a).resize(shape[::-1], Image.BILINEAR))
+                    for a in images[:16]]).astype(int)
+    ours = np.rint(X[:, 0].numpy() * 255).astype(int)
+    assert np.abs(ours - ref).max() <= 1
+    assert np.mean(ours == ref) > 0.6
+    assert X.dtype.is_floating_point and 0.0 <= X.min().item() and X.max().item() <= 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, word",
+    [
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"batch_size": 2.5}, TypeError, "batch_size"),
+        ({"batch_size": 8, "resize": -3}, ValueError, "resize"),
+        ({"batch_size": 8, "resize": (28, 28, 1)}, ValueError, "resize"),
+        ({"batch_size": 8, "resize": "big"}, TypeError, "resize"),
+    ],
+)
+def test_fashion_mnist_bad_arguments(kwargs, error, word, tmp_path: Path, clean_env) -> None:
+    clean_env.setenv("D2LMINI_FASHION_MNIST_URL", closed_port_url())
+    with pytest.raises(error, match=word):
+        d2ldata.load_data_fashion_mnist(data_dir=tmp_path, **kwargs)
+    assert listing(tmp_path) == []  # checked before any download
+
+
+def test_fashion_mnist_corrupt_download(fmnist_server: LocalServer, tmp_path: Path,
+                                        clean_env) -> None:
+    clean_env.setenv("D2LMINI_FASHION_MNIST_URL", f"{fmnist_server.base}/fm-bad/")
+    with pytest.raises(DataDownloadError) as info:
+        d2ldata.load_data_fashion_mnist(32, data_dir=tmp_path)
+    message = str(info.value)
+    assert "train-labels-idx1-ubyte.gz" in message and "wrong MD5 checksum" in message
+    raw = tmp_path / "FashionMNIST" / "raw"
+    # nothing half-written: only the file that arrived whole and verified, no temporary file
+    assert listing(raw) == ["train-images-idx3-ubyte.gz"]
+    assert md5_of(raw / "train-images-idx3-ubyte.gz") == d2ldata.FASHION_MNIST_FILES[
+        "train-images-idx3-ubyte.gz"]
+
+
+def test_fashion_mnist_offline(fmnist_server: LocalServer, tmp_path: Path, clean_env) -> None:
+    clean_env.setenv("D2LMINI_FASHION_MNIST_URL", closed_port_url().rsplit("/", 1)[0] + "/")
+    folder = tmp_path / "data"
+    with pytest.raises(DataDownloadError) as info:
+        d2ldata.load_data_fashion_mnist(256, data_dir=folder)
+    message = str(info.value)
+    assert "could not connect" in message and "offline" in message
+    assert "train-images-idx3-ubyte.gz" in message and "D2LMINI_DATA_DIR" in message
+    assert listing(folder / "FashionMNIST" / "raw") == []
+
+
+def test_fashion_mnist_next_mirror_when_one_is_down(fmnist_server: LocalServer, tmp_path: Path,
+                                                    clean_env) -> None:
+    clean_env.delenv("D2LMINI_FASHION_MNIST_URL")
+    down = closed_port_url().rsplit("/", 1)[0] + "/"
+    clean_env.setattr(d2ldata, "FASHION_MNIST_MIRRORS", (down, f"{fmnist_server.base}/fm/"))
+    train_iter, _ = d2ldata.load_data_fashion_mnist(50, data_dir=tmp_path)
+    assert len(train_iter.dataset) == FMNIST_SIZES["train"] and len(fmnist_server.requests) == 4
+
+
+def test_fashion_mnist_wrong_file_in_folder_is_kept(fmnist_server: LocalServer, fmnist,
+                                                    tmp_path: Path) -> None:
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    wrong = fmnist["files"]["train-labels-idx1-ubyte.gz"][:-3]  # type: ignore[index]
+    (raw / "t10k-images-idx3-ubyte.gz").write_bytes(wrong)
+    with pytest.raises(DataChecksumError, match="wrong MD5 checksum") as info:
+        d2ldata.load_data_fashion_mnist(32, data_dir=tmp_path)
+    assert str(raw / "t10k-images-idx3-ubyte.gz") in str(info.value)
+    assert (raw / "t10k-images-idx3-ubyte.gz").read_bytes() == wrong
+
+
+def test_fashion_mnist_malformed_idx_is_reported(fmnist, tmp_path: Path, clean_env) -> None:
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    files = dict(fmnist["files"])  # type: ignore[arg-type]
+    files["train-labels-idx1-ubyte.gz"] = gzip.compress(b"\x00\x00\x08\x03" + b"\x00" * 20)
+    for name, body in files.items():
+        (raw / name).write_bytes(body)
+    clean_env.setattr(d2ldata, "FASHION_MNIST_FILES",
+                      {name: hashlib.md5(b).hexdigest() for name, b in files.items()})
+    with pytest.raises(ValueError, match="not an IDX file of 1-D unsigned bytes"):
+        d2ldata.load_data_fashion_mnist(32, data_dir=tmp_path)
+
+
+def test_port_fashion_mnist_loader_takes_root(fmnist_server: LocalServer, tmp_path: Path) -> None:
+    import d2lzh_pytorch
+
+    root = tmp_path / "Datasets" / "FashionMNIST"
+    train_iter, test_iter = d2lzh_pytorch.load_data_fashion_mnist(64, root=str(root))
+    assert listing(root / "FashionMNIST" / "raw") == sorted(d2ldata.FASHION_MNIST_FILES)
+    assert len(train_iter.dataset) == FMNIST_SIZES["train"] and test_iter.batch_size == 64
+    expected_workers = 0 if sys.platform.startswith("win") else d2ldata.get_dataloader_workers()
+    assert train_iter.num_workers == test_iter.num_workers == expected_workers
+    with pytest.raises(TypeError, match="data_dir"):
+        d2lzh_pytorch.load_data_fashion_mnist(64, root=3)

@@ -39,9 +39,9 @@ def test_every_package_folder_is_in_the_wheel():
 
 def test_make_badges_check_fails_when_a_badge_disagrees(tmp_path):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = make_badges.chapter_table(REPO, BRANCH, NOTEBOOKS)
+    table = make_badges.chapter_table(REPO, BRANCH, NOTEBOOKS, make_badges.hub_settings())
     assert table in readme
-    wrong = make_badges.chapter_table("someone/else", BRANCH, NOTEBOOKS)
+    wrong = make_badges.chapter_table("someone/else", BRANCH, NOTEBOOKS, make_badges.hub_settings())
     assert make_badges.updated_readme(readme.replace(table, wrong), table) == readme
 
 
@@ -76,8 +76,71 @@ def test_readme_links_resolve_and_badges_point_at_the_repository():
         assert ("colab", rel) in seen and ("binder", rel) in seen, f"no badges for {rel}"
 
 
+# ---------------------------------------------------------------------------------------------
+# A class's JupyterHub: nbgitpuller links
+
+
+def _pyproject_with(**keys):
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    extra = "".join(f'{k} = "{v}"\n' for k, v in keys.items())
+    return text.replace("[tool.d2lmini.course]\n", "[tool.d2lmini.course]\n" + extra, 1)
+
+
+def _hub_links(markdown):
+    return [link for link in _links(markdown) if "/hub/user-redirect/git-pull" in link]
+
+
+@pytest.mark.parametrize("address", ["https://hub.example.edu", "https://hub.example.edu/",
+                                     "https://uni.example.edu/jupyter"])
+def test_hub_links_have_nbgitpullers_form(address):
+    hub = make_badges.hub_settings(_pyproject_with(hub=address))
+    links = _hub_links(make_badges.chapter_table(REPO, BRANCH, NOTEBOOKS, hub))
+    assert len(links) == len(NOTEBOOKS)
+    base = urllib.parse.urlparse(address.rstrip("/"))
+    name = REPO.split("/")[1]
+    for nb_path, link in zip(NOTEBOOKS, links):
+        url = urllib.parse.urlparse(link)
+        assert (url.scheme, url.netloc) == (base.scheme, base.netloc)
+        assert url.path == base.path + "/hub/user-redirect/git-pull"
+        query = urllib.parse.parse_qs(url.query, strict_parsing=True)
+        assert set(query) == {"repo", "urlpath", "branch"}
+        assert query["repo"] == [f"https://github.com/{REPO}"]
+        assert query["branch"] == [BRANCH]
+        rel = nb_path.relative_to(ROOT).as_posix()
+        assert query["urlpath"] == [f"lab/tree/{name}/{rel}"]
+        assert (ROOT / rel).is_file()
+        assert "https://github.com/" not in url.query, "the values are URL-encoded"
+
+
+def test_hub_links_can_point_at_the_student_edition():
+    hub = make_badges.hub_settings(_pyproject_with(hub="https://hub.example.edu",
+                                                   hub_repository="some-school/optim-student",
+                                                   hub_branch="fall"))
+    link = make_badges.nbgitpuller_url(hub, "notebooks/04_momentum.ipynb")
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(link).query)
+    assert query == {"repo": ["https://github.com/some-school/optim-student"],
+                     "urlpath": ["lab/tree/optim-student/notebooks/04_momentum.ipynb"], "branch": ["fall"]}
+
+
+def test_no_hub_no_hub_links():
+    assert make_badges.hub_settings() is None        # the course itself sets no hub
+    assert make_badges.hub_settings(_pyproject_with(hub="")) is None
+    assert _hub_links(make_badges.chapter_table(REPO, BRANCH, NOTEBOOKS)) == []
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert _hub_links(readme) == [] and "launch-JupyterHub" not in readme
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/make_badges.py"), "--hub-links"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "no hub is set" in result.stderr
+
+
+@pytest.mark.parametrize("bad", ["hub.example.edu", "ftp://hub.example.edu", "https://hub.example.edu/?x=1"])
+def test_a_bad_hub_address_is_refused(bad):
+    with pytest.raises(ValueError, match="hub in \\[tool.d2lmini.course\\]"):
+        make_badges.hub_settings(_pyproject_with(hub=bad))
+
+
 def test_every_notebook_starts_with_the_colab_setup_cell():
-    expected = make_badges.setup_cell_source(REPO, BRANCH)
+    expected = make_badges.setup_cell_source(REPO, BRANCH, make_badges.release())
     for nb_path in NOTEBOOKS + [ROOT / "notebooks" / "00_start_here.ipynb"]:
         if not nb_path.exists():
             continue
@@ -87,7 +150,7 @@ def test_every_notebook_starts_with_the_colab_setup_cell():
         assert "".join(first["source"]) == expected, nb_path.name
 
 
-def _run_setup_cell(monkeypatch, colab: bool):
+def _run_setup_cell(monkeypatch, colab: bool, release=None):
     """Run the set-up cell; returns (pip calls, widget-manager calls)."""
     calls, managers = [], []
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append((a, k)))
@@ -101,7 +164,7 @@ def _run_setup_cell(monkeypatch, colab: bool):
         monkeypatch.setitem(sys.modules, "google.colab.output", google.colab.output)
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    exec(make_badges.setup_cell_source(REPO, BRANCH), {"__name__": "__main__"})
+    exec(make_badges.setup_cell_source(REPO, BRANCH, release), {"__name__": "__main__"})
     return calls, managers
 
 
@@ -117,6 +180,37 @@ def test_colab_cell_installs_pinned_package_only_on_colab(monkeypatch):
     assert not any(word in " ".join(cmd[4:-1]) for word in ("torch", "ipywidgets"))
     # ... and it turns on the custom widget manager that ipyevents (clicks) needs.
     assert managers == [((), {})]
+
+
+def test_colab_cell_installs_the_release_when_one_is_named(monkeypatch):
+    default = make_badges.setup_cell_source(REPO, BRANCH)
+    released = make_badges.setup_cell_source(REPO, BRANCH, "0.2.0")
+    assert _run_setup_cell(monkeypatch, colab=False, release="0.2.0") == ([], [])
+    calls, managers = _run_setup_cell(monkeypatch, colab=True, release="0.2.0")
+    assert len(calls) == 1 and managers == [((), {})]
+    cmd = calls[0][0][0]
+    assert cmd[:4] == [sys.executable, "-m", "pip", "install"] and cmd[-1] == "d2lmini==0.2.0"
+    assert not {"-U", "--upgrade", "--force-reinstall"} & set(cmd)
+    # only the install source differs: the rest of the cell is the same
+    diff = [(a, b) for a, b in zip(default.splitlines(), released.splitlines()) if a != b]
+    assert diff == [(f'D2LMINI_SOURCE = "d2lmini @ git+https://github.com/{REPO}@{BRANCH}"',
+                     'D2LMINI_SOURCE = "d2lmini==0.2.0"')]
+    assert len(default.splitlines()) == len(released.splitlines())
+
+
+def test_release_key_is_optional_and_checked(tmp_path, monkeypatch):
+    base = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert make_badges.release() is None  # absent by default: the course branch is installed
+    path = tmp_path / "pyproject.toml"
+    path.write_text(base.replace("[tool.d2lmini.course]\n", '[tool.d2lmini.course]\nrelease = "0.2.0"\n'))
+    assert make_badges.release(path) == "0.2.0"
+    for bad in ('"latest"', '"0.2.0; rm -rf /"', "2"):
+        path.write_text(base.replace("[tool.d2lmini.course]\n", f"[tool.d2lmini.course]\nrelease = {bad}\n"))
+        with pytest.raises(SystemExit, match="release must be a released version"):
+            make_badges.release(path)
+    # the script uses it: with a release named, every committed cell is out of date
+    monkeypatch.setattr(make_badges, "release", lambda: "0.2.0")
+    assert make_badges.main(["--check"]) == 1
 
 
 def test_package_requirements_keep_colab_stack():

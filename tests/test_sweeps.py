@@ -159,6 +159,97 @@ def test_the_rule_trainer_is_the_sweeps_update():
 
 
 # ---------------------------------------------------------------------------------------------
+# 1b. one rule per parameter (Muon for a hidden weight matrix, AdamW for the rest)
+
+
+MIXED = {"W1": "muon", "weight": ("adamw", {"lr": 1e-2}), "bias": ("adamw", {"lr": 1e-2})}
+
+
+def test_per_parameter_rule_equals_training_it_alone():
+    """Every configuration of a sweep with one rule per parameter equals train_classifier with the
+    same dict; swept and shared hyperparameters go to the rules that take them (weight_decay to
+    both, momentum to Muon only), own hyperparameters (AdamW's lr) stay fixed."""
+    res = _check_sweep_against_single_runs(MIXED, [0.01, 0.05], {"momentum": 0.9},
+                                           {"weight_decay": [0.0, 0.1]})
+    assert res.rule == "muon+adamw" and res.swept == ["lr", "weight_decay"]
+    assert np.nanmin(res.final("train_loss")) < 0.9 * res.history["train_loss"][0, 0]
+    # a group key alone, and a schedule (which scales the own lr of AdamW too)
+    _check_sweep_against_single_runs({"weight": "muon", "bias": "adamw"}, [0.02], {}, {},
+                                     lr_schedule=lambda t: 0.9 ** t)
+
+
+def test_per_parameter_rule_applies_each_rule_to_its_parameters():
+    """The dict in train_classifier does what a hand-written trainer does: rules.muon on W1 with the
+    shared lr, rules.adamw on W2, b1, b2 with their own lr (biases as 1 x n matrices)."""
+
+    def by_hand(params, states, hp):
+        for i, (p, state) in enumerate(zip(params, states)):
+            x, g = p.detach().numpy(), p.grad.numpy()
+            if x.ndim == 1:
+                x, g = x.reshape(1, -1), g.reshape(1, -1)
+            if i == 0:
+                x[...] = rules.muon(x, g, state, lr=hp["lr"], momentum=0.9)
+            else:
+                x[...] = rules.adamw(x, g, state, lr=1e-2)
+
+    h1, w1 = one_at_a_time(MIXED, {"lr": 0.05, "momentum": 0.9}, IRIS, iris_model, 3, 2, 16)
+    h2, w2 = one_at_a_time(by_hand, {"lr": 0.05}, IRIS, iris_model, 3, 2, 16,
+                           states=lambda params: [{} for _ in params])
+    assert h1["val_loss"] == h2["val_loss"]
+    assert all(np.array_equal(a, b) for a, b in zip(w1, w2))
+    # and one rule for every parameter is that rule
+    h3, w3 = one_at_a_time({"weight": "adam", "bias": "adam"}, {"lr": 1e-2}, IRIS, iris_model, 0, 2, 16)
+    h4, w4 = one_at_a_time("adam", {"lr": 1e-2}, IRIS, iris_model, 0, 2, 16)
+    assert h3["val_loss"] == h4["val_loss"] and all(np.array_equal(a, b) for a, b in zip(w3, w4))
+
+
+def test_a_zero_schedule_freezes_every_part_of_a_per_parameter_rule():
+    res = sweeps.sweep(dict(MIXED, b2=("adam", {"lr": 0.5})), lrs=[0.05], seeds=[1], data=IRIS,
+                       model=iris_model(), num_epochs=2, batch_size=16, lr_schedule=lambda t: 0.0,
+                       weight_decay=0.1, verbose=False)
+    for stacked, w0 in zip(res.params, d2l.init_params((4, 6, 3), "torch", seed=1)):
+        np.testing.assert_array_equal(stacked[0], w0)
+
+
+@pytest.mark.parametrize("rule, kwargs, exc, words", [
+    ({"W9": "adam", "weight": "adam", "bias": "adam"}, {}, ValueError, "unknown key 'W9'"),
+    ({"weight": "muon"}, {}, ValueError, "parameter 'b1' has no rule"),
+    ({"weight": "muon", "bias": "adamw"}, {"alpha": 0.9}, TypeError, "['alpha']"),
+    ({"weight": ("muon", {"beta1": 0.9}), "bias": "adamw"}, {}, TypeError, "muon has no hyperparameter"),
+    ({"weight": ("muon", 0.9), "bias": "adamw"}, {}, TypeError, "(rule, {hyperparameters})"),
+    ({"weight": "newton", "bias": "adamw"}, {}, ValueError, "Hessian"),
+    ({}, {}, TypeError, "non-empty dict"),
+])
+def test_per_parameter_rule_bad_input(rule, kwargs, exc, words):
+    with pytest.raises(exc) as info:
+        sweeps.sweep(rule, lrs=[0.01], seeds=[0], data=IRIS, model=iris_model(), num_epochs=1,
+                     verbose=False, **kwargs)
+    assert words in str(info.value)
+    with pytest.raises(exc) as info:
+        train_classifier(rule, dict(kwargs, lr=0.01), IRIS, model=iris_model(), num_epochs=1, plot=False,
+                         verbose=False)
+    assert words in str(info.value)
+
+
+def test_sweep_keeps_the_rules_final_states():
+    """res.states holds each parameter's final rule state, stacked like the parameters: schedule-free
+    SGD's average x of every configuration equals the one of a run alone."""
+    res = sweeps.sweep("sgd_schedulefree", lrs=[0.1, 0.5], seeds=[0, 2], data=IRIS, model=iris_model(),
+                       num_epochs=2, batch_size=16, verbose=False)
+    assert len(res.states) == 4 and res.states[0]["x"].shape == (4, 4, 6) and res.states[1]["x"].shape == (4, 1, 6)
+    for c, cfg in enumerate(res.configs):
+        states = [{} for _ in range(4)]
+        one_at_a_time(d2l.rule_trainer("sgd_schedulefree"), {"lr": cfg["lr"]}, IRIS, iris_model, cfg["seed"], 2, 16,
+                      states=states)
+        for stacked, alone in zip(res.states, states):
+            np.testing.assert_allclose(stacked["x"][c], alone["x"], rtol=0, atol=TOL)
+            np.testing.assert_allclose(stacked["z"][c], alone["z"], rtol=0, atol=TOL)
+    # an elementwise rule keeps one state for all parameters laid end to end
+    res = sweeps.sweep("adam", lrs=[0.01], seeds=[0], data=IRIS, model=iris_model(), num_epochs=1, verbose=False)
+    assert len(res.states) == 1 and res.states[0]["m"].shape == (1, 1, 4 * 6 + 6 + 6 * 3 + 3)
+
+
+# ---------------------------------------------------------------------------------------------
 # 2. the batched NumPy rule equals the torch.optim class
 
 

@@ -1,4 +1,5 @@
 """Chapter 2 (Newton's method): run the notebook in a real kernel, check its numbers and claims."""
+import math
 import re
 
 import pytest
@@ -7,7 +8,7 @@ import nbrun
 
 pytestmark = pytest.mark.notebook
 
-NAME = "02_newton.ipynb"
+NAME = "03_newton.ipynb"
 
 NUMBERS = r"""
 import json
@@ -31,6 +32,7 @@ out = {
     'res_newton_ls': fl(res_newton_ls), 'steps_newton_ls': fl(steps_newton_ls),
     'f_ls_2d': [float(f_2d(a, b)) for a, b in res_ls_2d], 'steps_2d': fl(steps_2d),
     'cg_points': [fl(p) for p in cg_points],
+    'cubic_law': fl(cubic_law), 'spacing_e7': float(spacing_e7),
 }
 try:
     backtracking(f, gradf, res_newton[2], -gradf(res_newton[2]) / hessf(res_newton[2]))
@@ -62,16 +64,32 @@ race.set(**{'GD.lr': 0.2}); race.update()
 _out['race_gd_moved'] = bool(_r0.shape != race.trajectory['GD'].shape or not _np.allclose(_r0, race.trajectory['GD']))
 race.set(objective='rotated'); race.update()
 _out['race_rotated_ends'] = {k: [float(a) for a in v[-1]] for k, v in race.trajectory.items()}
+import d2lmini as _d2l
 _checks = {}
-for _name, _call in [('steps_ok', lambda: check_steps(1, 10)), ('steps_bad', lambda: check_steps(2, 9)),
-                     ('stat_ok', lambda: check_stationary(13.660371004955635, 'max')),
-                     ('stat_bad', lambda: check_stationary(13.660371004955635, 'min')),
-                     ('lse_ok', lambda: check_logsumexp_minimum((math.log(2) - 3) / 3)),
-                     ('lse_bad', lambda: check_logsumexp_minimum(0.0))]:
+_x = 13.0
+for _ in range(4):                       # the worked answer: four Newton steps from 13
+    _x = _x - gradf(_x) / hessf(_x)
+_out['stationary'] = [_x, float(gradf(_x)), float(hessf(_x)), float(f(_x))]
+_lse = lambda x: np.log(np.exp(x) + np.exp(-2 * x - 3))
+_dlse = lambda x: (np.exp(x) - 2 * np.exp(-2 * x - 3)) / (np.exp(x) + np.exp(-2 * x - 3))
+_xl, _ts = 2.0, []
+for k in range(7):                       # the worked answer's snippet, with the notebook's backtracking
+    _t = backtracking(_lse, _dlse, _xl, -_dlse(_xl))
+    _ts.append(_t)
+    _xl = _xl - _t * _dlse(_xl)
+_out['lse'] = [float(_xl), _ts]
+for _name, _call in [('steps_ok', lambda: _d2l.check('newton.steps', 1, 10)),
+                     ('steps_bad', lambda: _d2l.check('newton.steps', 1, 9)),
+                     ('stat_ok', lambda: _d2l.check('newton.stationary_point', _x, 'max')),
+                     ('stat_bad', lambda: _d2l.check('newton.stationary_point', _x, 'min')),
+                     ('lse_ok', lambda: _d2l.check('newton.logsumexp_minimum', _xl)),
+                     ('lse_bad', lambda: _d2l.check('newton.logsumexp_minimum', 0.0)),
+                     ('cubic_ok', lambda: _d2l.check('newton.cubic_constant', res_cosh[7] / res_cosh[6] ** 3)),
+                     ('cubic_bad', lambda: _d2l.check('newton.cubic_constant', 1 / 24))]:
     _buf = io.StringIO()
     with contextlib.redirect_stdout(_buf):
-        _call()
-    _checks[_name] = _buf.getvalue()
+        _result = _call()
+    _checks[_name] = [_result, _buf.getvalue()]
 _out['checks'] = _checks
 print(json.dumps(_out))
 """
@@ -88,7 +106,7 @@ def _markdown(nb):
 
 def test_house_style(run):
     nb, _, _ = run
-    nbrun.check_house_style(nb, '# Follow ', min_checks=3)
+    nbrun.check_house_style(nb, '# Follow ', min_checks=4, slug='newton')
 
 
 def test_no_warnings_or_errors(run):
@@ -159,8 +177,8 @@ def test_multivariate_newton(run):
     assert n["res_gd_2d"] == ["-0.943467", "-0.000073"]
     assert n["res_newton_2d"] == [[-5.0, -2.0], [0.0, 0.0]]
     text = nbrun.all_text(nb)
-    assert "epoch 20, x1 -0.943467, x2 -0.000073" in text
-    assert "epoch 1, x1 0.000000, x2 0.000000" in text
+    assert "epoch 20, x1: -0.943467, x2: -0.000073" in text
+    assert "epoch 1, x1: 0.000000, x2: 0.000000" in text
     assert n["x_one_step"] == pytest.approx([0.0, 0.0], abs=1e-12)
     assert n["x_torch"] == pytest.approx([0.0, 0.0], abs=1e-12)
     assert sum(n["H_torch"], []) == pytest.approx([0.2, 0.0, 0.0, 4.0])
@@ -210,6 +228,38 @@ def test_explorers_answer(run):
 def test_exercise_checks(run):
     _, r, _ = run
     c = r["explore"]["checks"]
-    for name in ("steps", "stat", "lse"):
-        assert c[f"{name}_ok"].startswith("Correct"), (name, c[f"{name}_ok"])
-        assert not c[f"{name}_bad"].startswith("Correct"), (name, c[f"{name}_bad"])
+    for name in ("steps", "stat", "lse", "cubic"):
+        assert c[f"{name}_ok"][0] is True and c[f"{name}_ok"][1].startswith("Right"), (name, c[f"{name}_ok"])
+        assert c[f"{name}_bad"][0] is False and c[f"{name}_bad"][1].startswith("Not quite"), (name, c[f"{name}_bad"])
+    assert "1/512" in c["steps_bad"][1]
+    # the worked answers' numbers: 13.660371 in four steps, f'' = -3.14, f = 13.50
+    x, slope, curvature, value = r["explore"]["stationary"]
+    assert "%.6f" % x == "13.660371" and abs(slope) < 1e-12
+    assert round(curvature, 2) == -3.14 and round(value, 2) == 13.50
+    # seven backtracking steps end at -0.7689509398, within 1e-10; t = 1 four times, 0.5 three times
+    x_lse, ts = r["explore"]["lse"]
+    assert "%.10f" % x_lse == "-0.7689509398" and abs(x_lse - (math.log(2) - 3) / 3) < 1e-10
+    assert sorted(ts) == [0.5] * 3 + [1.0] * 4
+
+
+def test_cubic_law_and_float64(run):
+    # issue 15, point 9: the cubic law predicts 2.1e-22 at step 8; float64 gives 1.85e-22
+    nb, r, _ = run
+    n = r["numbers"]
+    law, xs = n["cubic_law"], n["res_cosh"]
+    assert abs(law[0] / xs[6] - 1) == pytest.approx(0.03, abs=0.005)      # off by 3 % at step 6
+    assert "%.4g" % law[1] == "%.4g" % xs[7] == "1.364e-07"               # four digits at step 7
+    assert "%.2g" % law[2] == "2.1e-22" and "%.3g" % xs[8] == "1.85e-22"
+    assert "%.2g" % n["spacing_e7"] == "2.6e-23"
+    assert round(xs[8] / n["spacing_e7"]) == 7 and round(law[2] / n["spacing_e7"]) == 8
+    md = _markdown(nb)
+    assert r"1.9\cdot 10^{-22}" not in md and r"1.9\cdot10^{-22}" not in md
+    assert r"1.85\cdot 10^{-22}" in md and r"2.1\cdot10^{-22}" in md
+    text = nbrun.all_text(nb)
+    assert "e_8 = 1.853e-22   cubic law e_7^3 / 12 = 2.116e-22" in text
+
+
+def test_no_source_articles(run):
+    nb, _, _ = run
+    assert "article" not in _markdown(nb).lower()
+    assert "Tutorials often put" in _markdown(nb)
