@@ -14,6 +14,7 @@ REQUIRED: Tuple[Tuple[str, str, str], ...] = (
     ("numpy", "all the math", "1.22"),
     ("matplotlib", "every figure", "3.5"),
     ("ipywidgets", "the sliders", "7.6"),
+    ("ipyevents", "clicks and drags on the explorers' plots", "2.0.2"),
     ("torch", "minibatch training and torch.optim", "2.0"),
     ("pooch", "downloading the airfoil data", "1.6"),
 )
@@ -59,6 +60,8 @@ def check_environment(verbose: bool = True) -> Dict[str, Dict[str, str]]:
         status = "ok" if _version_tuple(version) >= _version_tuple(minimum) else "old"
         advice = "" if status == "ok" else f"upgrade to {module}>={minimum}"
         report[module] = {"status": status, "detail": version, "advice": advice}
+    if in_colab():
+        report["widgets"] = _check_colab_widgets()
     try:
         import matplotlib
 
@@ -83,6 +86,20 @@ def check_environment(verbose: bool = True) -> Dict[str, Dict[str, str]]:
         problems = [k for k, v in report.items() if v["status"] in ("missing", "old")]
         print("\nAll set." if not problems else f"\nFix: {', '.join(problems)} (see the advice above).")
     return report
+
+
+def _check_colab_widgets() -> Dict[str, str]:
+    """On Colab, ipyevents (a third-party widget) shows only with the custom widget manager."""
+    manager = sys.modules.get("google.colab.output._widgets")
+    if getattr(manager, "_installed_url", None):
+        return {"status": "ok", "detail": "Colab's custom widget manager is on (clicks on the plots work)",
+                "advice": ""}
+    return {
+        "status": "missing",
+        "detail": "Colab's custom widget manager is off: clicks on the explorers' plots do nothing",
+        "advice": "run the set-up cell at the top of the notebook (it calls "
+        "google.colab.output.enable_custom_widget_manager())",
+    }
 
 
 def _check_data() -> Dict[str, str]:

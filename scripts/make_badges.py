@@ -124,14 +124,18 @@ def binder_url(repo: str, branch: str, path: str) -> str:
 def setup_cell_source(repo: str, branch: str, release: Optional[str] = None) -> str:
     return (
         "# Set-up for Google Colab. On Colab this installs the course's helper package d2lmini\n"
-        "# (pinned to the course branch) and keeps Colab's own torch and ipywidgets; the airfoil\n"
-        "# data downloads on first use. Anywhere else this cell does nothing.\n"
+        "# (the version D2LMINI_SOURCE names: a release from PyPI or the course's own branch)\n"
+        "# and keeps Colab's own torch and ipywidgets; the airfoil data downloads on first use.\n"
+        "# It also turns on Colab's custom widget manager, which the explorers' clicks on the\n"
+        "# plots need (ipyevents). Anywhere else it does nothing.\n"
         "import sys\n"
         f'D2LMINI_SOURCE = "{install_source(repo, branch, release)}"\n'
         'if "google.colab" in sys.modules:\n'
         "    import importlib, subprocess\n"
         '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", D2LMINI_SOURCE], check=True)\n'
-        "    importlib.invalidate_caches()"
+        "    importlib.invalidate_caches()\n"
+        "    from google.colab import output\n"
+        "    output.enable_custom_widget_manager()"
     )
 
 

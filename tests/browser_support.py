@@ -790,6 +790,59 @@ class NotebookPage:
 
 
 # ---------------------------------------------------------------------------------------------
+# Explorers in the page and in the kernel, kept in step
+
+
+def match_explorers(page: NotebookPage):
+    """``(dom, kernel, mapping)``: the explorers in the page, what the kernel has for each live
+    explorer (:data:`PROBE_SOURCE`, nothing recomputed) and, for each explorer in the page, the
+    index of the kernel explorer whose current frame has the same bytes (None if none has)."""
+    dom = page.explorers()
+    kernel = page.probe(recompute=False)
+    used, mapping = set(), []
+    for i in range(len(dom)):
+        sha = page.picture_sha(i)
+        found = [k["index"] for k in kernel if k["frame_sha"] == sha and k["index"] not in used]
+        mapping.append(found[0] if found else None)
+        used.update(found[:1])
+    return dom, kernel, mapping
+
+
+def wait_synced(page: NotebookPage, i: int, kernel_index: int, timeout: float = 30.0,
+                extra=None):
+    """Wait until the page shows what the kernel has for explorer ``i``: the kernel idle with
+    no frame pending, the picture's bytes the kernel's current frame, the readout the kernel's
+    (and ``extra(kernel_item, page_description)`` true, if given).
+
+    A picture that stayed the same for a while does not prove the page caught up: under load
+    a readout or a picture may still be on its way from the kernel. This polls both sides until
+    they agree (or ``timeout``) and returns ``(kernel item, page description)``; the caller's
+    checks then report anything still different."""
+    deadline = time.monotonic() + timeout
+    while True:
+        k = page.probe(recompute=False)[kernel_index]
+        d = page.describe(i)
+        ok = (not k["frame_pending"] and not k["frame_stale"]
+              and page.picture_sha(i) == k["frame_sha"]
+              and normalize_readout(d["readout"]) == normalize_readout(k["readout"])
+              and (extra is None or extra(k, d)))
+        if ok and page.kernel_idle():
+            return k, d
+        if time.monotonic() > deadline:
+            return k, d
+        time.sleep(0.2)
+
+
+def kernel_value(page: NotebookPage, expression: str, timeout: float = 30) -> Any:
+    """Evaluate ``expression`` in the notebook's kernel, with ``E`` bound to the live explorers
+    (``E[k]`` is the kernel explorer ``k`` of :func:`match_explorers`)."""
+    with page.kernel() as k:
+        text = k.evaluate("__import__('json').dumps((lambda E: " + expression
+                          + ")(__import__('d2lmini').explorers.live_explorers()))", timeout=timeout)
+    return json.loads(text)
+
+
+# ---------------------------------------------------------------------------------------------
 # Comparisons
 
 

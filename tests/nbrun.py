@@ -34,10 +34,22 @@ for _e in _ex.live_explorers():
     _frame = _e.frame
     _moved = None
     for _name, _w in _e.controls.items():
-        if hasattr(_w, "min") and hasattr(_w, "max") and _name not in ("x1", "x2", "steps", "x0"):
+        if _name in ("x1", "x2", "steps", "x0", "warmup", "step", "play", "speed"):
+            continue
+        if type(_w).__name__ == "SelectionSlider":
+            _values = [_o[1] for _o in _w.options]
+            if len(_values) < 2:
+                continue
             _old = _w.value
-            _log = hasattr(_w, "base")  # FloatLogSlider: min and max are exponents
-            _pick = lambda _f: (_w.base ** (_w.min + _f * (_w.max - _w.min))) if _log else (_w.min + _f * (_w.max - _w.min))
+            _new = _values[int(0.37 * (len(_values) - 1))]
+            if _new == _old:
+                _new = _values[int(0.61 * (len(_values) - 1))]
+            _w.value = _new
+            _moved = (_name, float(_old), float(_w.value))
+            break
+        if hasattr(_w, "min") and hasattr(_w, "max"):
+            _old = _w.value
+            _pick = lambda _f: _w.min + _f * (_w.max - _w.min)
             _new = _pick(0.37)
             if abs(_new - _old) < 1e-12 * max(1.0, abs(_old)):
                 _new = _pick(0.61)

@@ -14,6 +14,13 @@ new picture for 0.6 s):
   plain loop over the rule;
 * nothing was written to the explorer's error area, and the page raised no error.
 
+Before the sliders move, ``browser_readouts`` checks that every slider shows the kernel's value
+and the value the cell's code passed (issue 16); after them, ``browser_inspector`` moves each
+explorer's step, plays and pauses it (issue 13), and then ``browser_clicks`` clicks and drags on
+every explorer's picture while the inspector shows a step (issue 17). Each notebook is opened
+and run once for all of these. One more test writes a notebook that starts with
+``%matplotlib widget`` and runs the same checks there (the widget backend).
+
 Last, the first explorer's cell runs again (Ctrl+Enter): JupyterLab sends the cell's id, and
 the explorer its first run made is closed while the page shows the new one.
 
@@ -30,13 +37,16 @@ import time
 
 import pytest
 
+import browser_clicks
+import browser_inspector
+import browser_readouts
 import browser_support as bs
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOKS = bs.notebook_names()
 # Controls that are not hyperparameters: moved only when an explorer has nothing else.
-COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise"}
+COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise", "step", "speed"}
 
 TIMINGS: dict = {}  # notebook -> seconds (open, run_all, explorers, total)
 MOVES: dict = {}    # notebook -> the sliders moved, per explorer
@@ -145,9 +155,6 @@ def _match_kernel_explorers(dom, shas, kernel):
     used, mapping = set(), []
     for i, sha in enumerate(shas):
         candidates = [k for k in kernel if k["frame_sha"] == sha and k["index"] not in used]
-        if not candidates and dom[i]["figure"] == "ipympl":  # no PNG frames: by readout
-            candidates = [k for k in kernel if k["index"] not in used
-                          and bs.normalize_readout(k["readout"]) == bs.normalize_readout(dom[i]["readout"])]
         assert candidates, (
             f"explorer {i} in the page shows a picture that is no explorer's current frame "
             f"in the kernel (readout {dom[i]['readout']!r})"
@@ -195,17 +202,21 @@ def test_explorer_controls_are_visible(notebook):
     assert not problems, f"{notebook.name}:\n" + "\n".join(problems)
 
 
+def test_sliders_show_the_truth(notebook):  # issue 16, before any slider moves
+    browser_readouts.check_readouts(_ready(notebook))
+
+
 def _pick_sliders(d, k):
     """(keyboard slider, mouse slider): visible hyperparameter sliders first (linear before
-    log scale), then the common controls."""
+    ladders), then the common controls."""
     by_desc = {c["description"]: (name, c) for name, c in k["controls"].items()}
     ranked = []
     for s in d["sliders"]:
         if not s["visible"]:
             continue
         name, c = by_desc.get(s["label"], (None, None))
-        rank = 2 if name in COMMON_CONTROLS else 0
-        if c is not None and c["type"] == "FloatLogSlider":
+        rank = 3 if name in ("step", "speed") else 2 if name in COMMON_CONTROLS else 0  # inspector last
+        if c is not None and c["type"] == "SelectionSlider":
             rank += 1
         ranked.append((rank, s["index"]))
     ranked.sort()
@@ -286,6 +297,7 @@ def exercise_explorers(page, stem, screenshots=True):
         since = page.changes(watch)
         page.move_slider_keyboard(i, key_j, presses=3)
         _settle(page, watch, since, f"explorer {i}, slider {d['sliders'][key_j]['label']!r}, keyboard")
+        bs.wait_synced(page, i, mapping[i])  # under load the page may still lag the kernel
         before, before_sha = _check_after_move(page, i, key_j, "keyboard", before, before_sha, mapping[i])
         if shoot:
             page.screenshot_explorer(i, bs.SCREENSHOTS / f"{stem}_explorer0_2_after_keyboard.png")
@@ -293,6 +305,7 @@ def exercise_explorers(page, stem, screenshots=True):
         since = page.changes(watch)
         page.move_slider_mouse(i, mouse_j, fraction=0.2)
         _settle(page, watch, since, f"explorer {i}, slider {d['sliders'][mouse_j]['label']!r}, mouse")
+        bs.wait_synced(page, i, mapping[i])
         _check_after_move(page, i, mouse_j, "mouse", before, before_sha, mapping[i])
         if shoot:
             page.screenshot_explorer(i, bs.SCREENSHOTS / f"{stem}_explorer0_3_after_mouse.png")
@@ -305,6 +318,18 @@ def test_every_explorer_follows_keyboard_and_mouse(notebook):
     MOVES[notebook.name] = exercise_explorers(page, notebook.name.rsplit(".", 1)[0])
     page.timings["explorers"] = time.perf_counter() - t0
     assert not page.page_errors, f"page errors while moving sliders: {page.page_errors}"
+
+
+def test_every_explorer_inspector_follows_step_and_play(notebook):
+    """The step inspector: step by keyboard, Play, a race's run (tests/browser_inspector.py)."""
+    page = _ready(notebook)
+    MOVES[f"{notebook.name} (inspector)"] = browser_inspector.exercise_inspector(page, *_explorers(page))
+
+
+def test_clicks_and_drags_move_the_start(notebook):  # issue 17, inline backend
+    """After the inspector's checks, so the clicks land while it shows a step (and the step
+    keeps its value, cut to the new path's end, as the kernel says)."""
+    browser_clicks.check_clicks(_ready(notebook))
 
 
 def test_rerunning_an_explorer_cell_closes_its_old_explorer(notebook):
@@ -335,3 +360,10 @@ def test_rerunning_an_explorer_cell_closes_its_old_explorer(notebook):
     dom_after, kernel_after, _ = _explorers(page)  # every picture is a live explorer's frame
     assert len(dom_after) == len(dom)
     assert not page.page_errors, f"page errors after re-running a cell: {page.page_errors}"
+
+
+def test_widget_backend_explorers(lab_server, browser_context):  # issue 17, %matplotlib widget
+    browser_clicks.check_widget_backend(
+        lab_server, browser_context,
+        lambda page: exercise_explorers(page, "widget_backend"),
+        lambda page: browser_inspector.exercise_inspector(page, *_explorers(page)))

@@ -151,22 +151,26 @@ def test_every_notebook_starts_with_the_colab_setup_cell():
 
 
 def _run_setup_cell(monkeypatch, colab: bool, release=None):
-    calls = []
+    """Run the set-up cell; returns (pip calls, widget-manager calls)."""
+    calls, managers = [], []
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append((a, k)))
     if colab:
         google = types.ModuleType("google")
         google.colab = types.ModuleType("google.colab")
+        google.colab.output = types.ModuleType("google.colab.output")
+        google.colab.output.enable_custom_widget_manager = lambda *a, **k: managers.append((a, k))
         monkeypatch.setitem(sys.modules, "google", google)
         monkeypatch.setitem(sys.modules, "google.colab", google.colab)
+        monkeypatch.setitem(sys.modules, "google.colab.output", google.colab.output)
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     exec(make_badges.setup_cell_source(REPO, BRANCH, release), {"__name__": "__main__"})
-    return calls
+    return calls, managers
 
 
 def test_colab_cell_installs_pinned_package_only_on_colab(monkeypatch):
-    assert _run_setup_cell(monkeypatch, colab=False) == []
-    calls = _run_setup_cell(monkeypatch, colab=True)
+    assert _run_setup_cell(monkeypatch, colab=False) == ([], [])
+    calls, managers = _run_setup_cell(monkeypatch, colab=True)
     assert len(calls) == 1
     cmd = calls[0][0][0]
     assert cmd[:4] == [sys.executable, "-m", "pip", "install"]
@@ -174,14 +178,16 @@ def test_colab_cell_installs_pinned_package_only_on_colab(monkeypatch):
     # It must not upgrade Colab's own torch / ipywidgets.
     assert not {"-U", "--upgrade", "--force-reinstall"} & set(cmd)
     assert not any(word in " ".join(cmd[4:-1]) for word in ("torch", "ipywidgets"))
+    # ... and it turns on the custom widget manager that ipyevents (clicks) needs.
+    assert managers == [((), {})]
 
 
 def test_colab_cell_installs_the_release_when_one_is_named(monkeypatch):
     default = make_badges.setup_cell_source(REPO, BRANCH)
     released = make_badges.setup_cell_source(REPO, BRANCH, "0.2.0")
-    assert _run_setup_cell(monkeypatch, colab=False, release="0.2.0") == []
-    calls = _run_setup_cell(monkeypatch, colab=True, release="0.2.0")
-    assert len(calls) == 1
+    assert _run_setup_cell(monkeypatch, colab=False, release="0.2.0") == ([], [])
+    calls, managers = _run_setup_cell(monkeypatch, colab=True, release="0.2.0")
+    assert len(calls) == 1 and managers == [((), {})]
     cmd = calls[0][0][0]
     assert cmd[:4] == [sys.executable, "-m", "pip", "install"] and cmd[-1] == "d2lmini==0.2.0"
     assert not {"-U", "--upgrade", "--force-reinstall"} & set(cmd)
@@ -218,6 +224,27 @@ def test_package_requirements_keep_colab_stack():
     spec = SpecifierSet(widgets[len("ipywidgets"):])
     assert "7.7.1" in spec and "8.1.5" in spec
     assert not any(d.startswith("torch") for d in deps), "torch must stay optional (Colab has its own)"
+    events = next(d for d in deps if d.startswith("ipyevents"))  # clicks on the plots, ipywidgets 7 and 8
+    assert "2.0.4" in SpecifierSet(events[len("ipyevents"):])
+
+
+def test_check_environment_reports_ipyevents_and_colabs_widget_manager(monkeypatch, capsys):
+    import d2lmini as d2l
+
+    report = d2l.check_environment()
+    assert report["ipyevents"]["status"] == "ok" and "widgets" not in report
+    assert "ipyevents" in capsys.readouterr().out
+    google = types.ModuleType("google")
+    google.colab = types.ModuleType("google.colab")
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", google.colab)
+    monkeypatch.delitem(sys.modules, "google.colab.output._widgets", raising=False)
+    off = d2l.check_environment(verbose=False)["widgets"]
+    assert off["status"] == "missing" and "set-up cell" in off["advice"]
+    manager = types.ModuleType("google.colab.output._widgets")
+    manager._installed_url = "https://example.invalid/manager.min.js"  # what enabling it sets
+    monkeypatch.setitem(sys.modules, "google.colab.output._widgets", manager)
+    assert d2l.check_environment(verbose=False)["widgets"]["status"] == "ok"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -52,9 +52,9 @@ def test_runs_clean_and_explorer_answers(run):
 def test_environment_report_is_complete(run):
     _, results, _ = run
     statuses = results["probe"]["statuses"]
-    for name in ("python", "numpy", "matplotlib", "ipywidgets", "torch", "pooch", "data"):
+    for name in ("python", "numpy", "matplotlib", "ipywidgets", "ipyevents", "torch", "pooch", "data"):
         assert name in statuses
-    assert all(statuses[n] == "ok" for n in ("numpy", "matplotlib", "ipywidgets", "torch"))
+    assert all(statuses[n] == "ok" for n in ("numpy", "matplotlib", "ipywidgets", "ipyevents", "torch"))
 
 
 def test_exercise_checks_and_their_claims(run):

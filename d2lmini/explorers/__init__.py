@@ -15,9 +15,20 @@ rendered once into a background bitmap. A slider move recomputes the path (pure 
 the background, draws only the path artists and encodes one PNG frame (zlib level 1) into an
 ``ipywidgets.Image``. Bursts of slider events are coalesced: the path is recomputed at once (so
 ``trajectory`` and ``readout`` are always current), the frame at most every ~30 ms with one
-trailing frame scheduled on the running event loop. Under the ipympl backend (``%matplotlib
-widget``) the figure's own canvas widget is used instead and a click on the contour plot moves
-the start point.
+trailing frame scheduled on the running event loop. This is the one drawing path, whatever the
+matplotlib backend (``%matplotlib inline``, ``%matplotlib widget``, Colab), so every backend
+is as fast.
+
+Clicks: with ipyevents (a dependency; on Colab the set-up cell turns on the custom widget
+manager it needs) a click on the contour plot moves the start point there and a drag drags it
+live; in :func:`explore_1d` a click sets x0. Without it the explorer works with its sliders and
+says how to get clicks.
+
+What a slider shows is what the explorer computes with: every slider's grid holds its opening
+value (a 1-2-5 step with min on the grid; a "nines" ladder for parameters near 1 such as beta2;
+a 1-2-5 ladder of decades for log ranges such as eps), readouts show as many decimals as the
+step, and a value no sensible grid holds gets a number box beside its slider. ``opening`` maps
+each control to the value the code asked for.
 
 How it stays safe: a run that produces a non-finite point, leaves the objective's view by a
 factor of a million or makes the rule raise ``OverflowError``/``FloatingPointError``/
@@ -31,7 +42,8 @@ Only widgets present in both ipywidgets 7.6+ and 8.x are used (Colab ships ipywi
 Modules, one per concern:
 
 * :mod:`.frames`    the live figure: PNG frames, blitting, throttling, batching, display
-* :mod:`.controls`  rule names, hyperparameters, presets and the widget factories
+* :mod:`.controls`  rule names, hyperparameters, presets, the widget factories and their
+                    grids
 * :mod:`.contours`  the contour-grid cache and the loss panel's limits
 * :mod:`.paths`     running a rule along an objective, divergence, cutting the drawn path;
                     ``_Run``, one optimizer's rule, controls and results
@@ -41,6 +53,13 @@ Modules, one per concern:
 * :mod:`.one_d`     :class:`Explorer1D`
 * :mod:`.registry`  the explorers alive in this process; re-running a notebook cell closes
                     the explorers its earlier run made
+* :mod:`.inspector` the step inspector: ``controls['step']``, Play and its speed, the overlay
+                    (gradient step, buffers, box of effective steps, update), the table and
+                    ``ex.inspection``
+
+Every explorer has a step inspector: the ``step`` control picks a point x_t of the path and
+the picture shows the update that leaves it and what it is made of; ``ex.inspection`` returns
+the same as a dict. Moving the step never recomputes the path.
 """
 from __future__ import annotations
 
@@ -81,6 +100,7 @@ def explore(
     stochastic: bool = False,
     noise: float = 0.0,
     schedule: str = "constant",
+    warmup: Optional[int] = None,
     seed: int = 0,
     loss_panel: bool = True,
     **hp,
@@ -91,8 +111,11 @@ def explore(
     preset and offers a rule dropdown) or your own ``rule(x, g, state, **hp)``; sliders come
     from ``hyperparameters_of(rule)`` and ``**hp`` sets their opening values. ``stochastic=True``
     adds a gradient-noise slider (sigma; the noise at step t is ``sigma * z[t-1]`` with
-    ``z = np.random.default_rng(seed).standard_normal((200, 2))``, so the path is stable while
-    other sliders move) and a learning-rate schedule dropdown.
+    ``z = np.random.default_rng(seed).standard_normal((201, 2))``, so the path is stable while
+    other sliders move), a learning-rate schedule drop-down (``SCHEDULES``: constant,
+    exponential and polynomial as in d2l; step, cosine, linear warm-up and cosine with warm-up
+    as torch's schedulers over the run) and a ``warmup`` steps slider (default: a fifth of
+    ``steps``). A click on the contour plot moves the start point; a drag drags it.
 
     >>> ex = explore("momentum", lr=0.4, momentum=0.5)   # doctest: +SKIP
     >>> ex.controls["momentum"].value = 0.9              # doctest: +SKIP
@@ -100,7 +123,7 @@ def explore(
     """
     return Explorer2D(
         rule, objective, steps=steps, start=start, view=view, stochastic=stochastic, noise=noise,
-        schedule=schedule, seed=seed, loss_panel=loss_panel, **hp,
+        schedule=schedule, warmup=warmup, seed=seed, loss_panel=loss_panel, **hp,
     )
 
 
@@ -119,7 +142,8 @@ def explore_1d(
     ``"newton |f''|"`` (divide by |f''(x)|) or a rule ``rule(x, g, state, lr=..., [hess=...])``
     run on 1-element arrays. ``lr`` defaults to the method's classic value (0.2 for gd, 1 for
     Newton). ``show_model`` (default: on for Newton) draws the local quadratic model
-    q_k(x) = f(x_k) + f'(x_k)(x - x_k) + f''(x_k)(x - x_k)^2 / 2 near each iterate.
+    q_k(x) = f(x_k) + f'(x_k)(x - x_k) + f''(x_k)(x - x_k)^2 / 2 near each iterate. A click on
+    the plot sets x0.
     """
     return Explorer1D(method, objective, steps=steps, lr=lr, x0=x0, show_model=show_model)
 
@@ -131,10 +155,19 @@ def race(
     steps: int = 50,
     start: Optional[Sequence[float]] = None,
     loss_panel: bool = True,
+    stochastic: bool = False,
+    noise: float = 0.0,
+    schedule: str = "constant",
+    warmup: Optional[int] = None,
+    seed: int = 0,
 ) -> Race:
     """Several optimizers on one objective from the same start, each in its own colour.
 
-    ``optimizers`` maps a label to a rule name, a rule function or ``(rule, {hp})``; the
-    default races gd, momentum, adagrad, rmsprop and adam with their presets.
+    ``optimizers`` maps a label to a rule name (any of ``d2lmini.rules.RULES``), a rule
+    function or ``(rule, {hp})``; the default races gd, momentum, adagrad, rmsprop and adam
+    with their presets. ``stochastic``, ``noise``, ``schedule``, ``warmup`` and ``seed`` work
+    as in :func:`explore`: every optimizer sees the same noise and runs on the same schedule.
+    A click on the contour plot moves the common start point; a drag drags it.
     """
-    return Race(optimizers, objective, steps=steps, start=start, loss_panel=loss_panel)
+    return Race(optimizers, objective, steps=steps, start=start, loss_panel=loss_panel,
+                stochastic=stochastic, noise=noise, schedule=schedule, warmup=warmup, seed=seed)

@@ -5,8 +5,17 @@ pyplot, so the notebook backend does not matter). The static picture (contours, 
 is rendered once into a background bitmap; an update restores the background, draws only the
 animated artists and encodes one PNG frame (zlib level 1) into an ``ipywidgets.Image``. Bursts
 of control events are coalesced: the results are recomputed at once, the frame at most every
-``FRAME_INTERVAL`` seconds with one trailing frame scheduled on the running event loop. Under
-the ipympl backend (``%matplotlib widget``) the figure's own canvas widget is used instead.
+``FRAME_INTERVAL`` seconds with one trailing frame scheduled on the running event loop. This is
+the one drawing path, whatever the matplotlib backend (inline, ``%matplotlib widget``, Colab).
+
+Mouse events come from ipyevents (an ``ipyevents.Event`` on the image, in ipywidgets 7 and 8): a
+pointer position is mapped from the page's pixels to the PNG's pixels (the browser may show the
+image smaller or larger than it is, e.g. in a narrow window or in presenter mode) and from there
+to data coordinates through the axes' transform; a subclass says which axes take clicks and
+what a click or a drag there does (:meth:`_LiveFigure._pointer_axes`,
+:meth:`_LiveFigure._pointer_to`). Where events cannot work (ipyevents missing, or Colab without
+its custom widget manager) the explorer works with its sliders and shows a note saying how to
+get clicks.
 
 Any error inside a widget callback is shown as a traceback in an ``Output`` widget under the
 figure instead of being lost.
@@ -17,6 +26,7 @@ import asyncio
 import contextlib
 import math
 import struct
+import sys
 import time
 import traceback
 import zlib
@@ -24,12 +34,27 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .controls import _close_tree, _widgets
+from .controls import _assign, _close_tree, _fit_value, _widgets
 from . import registry
 
 #: Minimum time between two frames; events in between are coalesced into one trailing frame.
 FRAME_INTERVAL = 0.03
 _DPI = 100
+
+#: The browser events an explorer's picture listens to.
+POINTER_EVENTS = ("click", "mousedown", "mousemove", "mouseup", "mouseleave")
+#: ipyevents sends at most one event of a kind per this many milliseconds (mouse moves in a
+#: drag; the last one of a burst is always sent).
+EVENT_WAIT_MS = 30
+
+NOTE_NO_IPYEVENTS = (
+    "Clicking on the plot needs the ipyevents package: <code>pip install ipyevents</code>, then "
+    "restart the kernel. The sliders work without it."
+)
+NOTE_COLAB = (
+    "To click on the plot in Colab, run the set-up cell at the top of the notebook (it turns on "
+    "Colab's custom widget manager), then run this cell again. The sliders work without it."
+)
 
 
 def _presenter_scale() -> float:
@@ -38,18 +63,43 @@ def _presenter_scale() -> float:
     return presenter_scale()
 
 
-def _ipympl_active() -> bool:
-    """True when matplotlib's backend is ipympl (``%matplotlib widget`` / ``ipympl``)."""
-    import matplotlib
-
+def _ipyevents():
+    """The ipyevents module, or None when it is not installed."""
     try:
-        name = matplotlib.rcParams._get_backend_or_none()  # does not trigger backend resolution
-    except AttributeError:  # pragma: no cover - very old matplotlib
-        name = matplotlib.get_backend()
-    if not name:
+        import ipyevents
+    except ImportError:
+        return None
+    return ipyevents
+
+
+def _colab_without_widget_manager() -> bool:
+    """On Colab, third-party widgets (ipyevents) render only once
+    ``google.colab.output.enable_custom_widget_manager()`` ran."""
+    if "google.colab" not in sys.modules:
         return False
-    name = str(name).lower()
-    return "ipympl" in name or name == "widget"
+    manager = sys.modules.get("google.colab.output._widgets")
+    return not getattr(manager, "_installed_url", None)
+
+
+def _event_pixel(event, width: float, height: float) -> Optional[Tuple[float, float]]:
+    """The PNG pixel (x from the left, y from the top) under a pointer event of ipyevents.
+
+    The event's position relative to the image (``relativeX/Y``, CSS pixels) is scaled by the
+    image's size on the page (``boundingRectWidth/Height``) against the PNG's size, so it holds
+    whatever size the browser shows the image at. Without those fields, ipyevents' own
+    ``dataX/Y`` (PNG pixels, rounded) is used. None when the event has no position.
+    """
+    def num(key):
+        v = event.get(key)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+    rx, ry, rw, rh = (num(k) for k in ("relativeX", "relativeY", "boundingRectWidth", "boundingRectHeight"))
+    if None not in (rx, ry, rw, rh) and rw > 0 and rh > 0:
+        return rx * width / rw, ry * height / rh
+    dx, dy = num("dataX"), num("dataY")
+    if dx is not None and dy is not None:
+        return dx, dy
+    return None
 
 
 def _encode_png(rgba: np.ndarray) -> bytes:
@@ -83,7 +133,7 @@ def _remove_artist(artist) -> None:
 
 class _LiveFigure:
     """A matplotlib figure shown as a PNG ``ipywidgets.Image`` (blitting, throttled frames),
-    or as ipympl's canvas widget when that backend is active."""
+    with mouse events from ipyevents."""
 
     frame_interval = FRAME_INTERVAL
 
@@ -101,6 +151,7 @@ class _LiveFigure:
         self._layer_ax = None
         self._animated: List[Any] = []
         self._shown_error: Optional[str] = None
+        self._asked: dict = {}
         self.n_frames = 0
         self.n_updates = 0
         self.closed = False
@@ -111,38 +162,106 @@ class _LiveFigure:
         self.scale = scale
         self.fontsize = 12.0 * scale
         size = (figsize[0] * scale, figsize[1] * scale)
-        self.ipympl = False
-        self.fig = None
-        if _ipympl_active():
-            try:
-                import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
-                with plt.ioff():
-                    fig = plt.figure(figsize=size, dpi=_DPI)
-                self.fig = fig
-                self.canvas = fig.canvas
-                self.ipympl = True
-                for attr, value in (("header_visible", False), ("resizable", False)):
-                    with contextlib.suppress(Exception):
-                        setattr(fig.canvas, attr, value)
-            except Exception:  # pragma: no cover - broken ipympl: fall back to PNG frames
-                self.fig = None
-                self.ipympl = False
-        if self.fig is None:
-            from matplotlib.backends.backend_agg import FigureCanvasAgg
-            from matplotlib.figure import Figure
-
-            self.fig = Figure(figsize=size, dpi=_DPI)
-            self.canvas = FigureCanvasAgg(self.fig)
-        self.image = None if self.ipympl else w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.fig = Figure(figsize=size, dpi=_DPI)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self._init_events()
 
     @property
     def figure_widget(self):
-        """The widget that shows the figure (an Image, or ipympl's canvas)."""
-        return self.canvas if self.ipympl else self.image
+        """The widget that shows the figure (an ``ipywidgets.Image``)."""
+        return self.image
+
+    # --- mouse events ---------------------------------------------------------------------
+    def _init_events(self) -> None:
+        """An ``ipyevents.Event`` on the image (``self.events``, None without ipyevents) and
+        ``self.events_note``, an HTML note where clicks cannot work (else None)."""
+        self._dragging = False
+        self.events = None
+        note = None
+        module = _ipyevents()
+        if module is None:
+            note = NOTE_NO_IPYEVENTS
+        else:
+            self.events = module.Event(
+                source=self.image, watched_events=list(POINTER_EVENTS), prevent_default_action=True,
+                throttle_or_debounce="throttle", wait=EVENT_WAIT_MS,
+            )
+            self.events.on_dom_event(lambda event: self._guard(self._on_pointer, event))
+            if _colab_without_widget_manager():
+                note = NOTE_COLAB
+        self.events_note = None
+        if note is not None:
+            w = _widgets()
+            self.events_note = w.HTML(
+                value=f'<div style="font-size:{0.85 * self.scale:.2f}em;color:#666">{note}</div>')
+
+    def _event_data(self, event, ax) -> Optional[Tuple[float, float, bool]]:
+        """(x, y, inside): the data coordinates of ``ax`` under a pointer event and whether the
+        pointer is inside the axes (None when the event has no position)."""
+        width, height = self.canvas.get_width_height()
+        pixel = _event_pixel(event, width, height)
+        if pixel is None:
+            return None
+        display = (pixel[0], height - pixel[1])  # matplotlib's display y runs upwards
+        inside = bool(ax.bbox.contains(*display))
+        x, y = ax.transData.inverted().transform(display)
+        return float(x), float(y), inside
+
+    def _pixel_of(self, ax, x: float, y: float) -> Tuple[float, float]:
+        """The PNG pixel (from the left, from the top) of the data point (x, y) of ``ax``: the
+        inverse of the mapping above (tests click there)."""
+        height = self.canvas.get_width_height()[1]
+        px, py = ax.transData.transform((float(x), float(y)))
+        return float(px), float(height - py)
+
+    def _on_pointer(self, event) -> None:
+        """A click on the axes moves the start there; a press there and a drag drag it live
+        (each move is one update; frames are throttled as for sliders)."""
+        if self.closed:
+            return
+        kind = event.get("type")
+        if kind not in POINTER_EVENTS:
+            return
+        if kind == "mouseleave":
+            self._dragging = False
+            return
+        ax = self._pointer_axes()
+        if ax is None:
+            return
+        if kind in ("mousedown", "click") and event.get("button", 0) != 0:
+            return
+        if kind == "mousemove":
+            if not self._dragging:
+                return
+            if not event.get("buttons", 1) & 1:  # released outside the picture
+                self._dragging = False
+                return
+        elif kind == "mouseup" and not self._dragging:
+            return
+        where = self._event_data(event, ax)
+        if where is None:
+            return
+        x, y, inside = where
+        if kind in ("mousedown", "click"):
+            if not inside:
+                return
+            self._dragging = kind == "mousedown"
+        elif kind == "mouseup":
+            self._dragging = False
+        self._pointer_to(x, y)
+
+    def _pointer_axes(self):  # the axes that take clicks (None: none); overridden
+        return None
+
+    def _pointer_to(self, x: float, y: float) -> None:  # what a click or drag does; overridden
+        pass
 
     def _animate(self, artist):
-        artist.set_animated(not self.ipympl)
+        artist.set_animated(True)
         self._animated.append(artist)
         return artist
 
@@ -197,6 +316,9 @@ class _LiveFigure:
         self._render_frame()
 
     def _on_control(self, name: str) -> None:
+        widget = self.controls.get(name)
+        if widget is not None:
+            _fit_value(widget)  # a value set from Python off the slider's grid
         self._apply(name)
         if self._hold == 0:
             self._refresh()
@@ -211,20 +333,36 @@ class _LiveFigure:
         return 5
 
     def set(self, **values) -> None:
-        """Set several controls at once (one recomputation, one frame)."""
+        """Set several controls at once (one recomputation, one frame). A value that is not on a
+        slider's grid is added to it (a finer step, a wider range, a new option), so the
+        slider shows the value the explorer uses. ``code_values`` remembers what was set."""
+        self._set(values)
+        self._asked.update(values)
+
+    def _set(self, values) -> None:
+        """``set`` for the explorer's own moves (buttons, clicks): not recorded as asked for."""
         with self._batch():
             for name in sorted(values, key=self._set_priority):
                 if name not in self.controls:
                     raise ValueError(
                         f"unknown control {name!r}; controls are {', '.join(self.controls)}"
                     )
-                self.controls[name].value = values[name]
+                _assign(self.controls[name], values[name])
+
+    @property
+    def code_values(self) -> dict:
+        """The values the code asked for: each control's opening value (``opening``), then what
+        ``set(...)`` changed since (the browser tests compare the page's sliders with these)."""
+        out = dict(self.opening)
+        out.update(self._asked)
+        return out
+
+    @property
+    def opening(self) -> dict:  # overridden: the value each control opened with
+        return {}
 
     # --- frames ---------------------------------------------------------------------------
     def _request_frame(self) -> None:
-        if self.ipympl:
-            self._render_frame()
-            return
         self._frame_stale = True
         try:
             loop = asyncio.get_running_loop()
@@ -272,12 +410,6 @@ class _LiveFigure:
             self._rebuild_static()
             self._static_dirty = False
             self._bg_base = None
-        if self.ipympl:
-            self.canvas.draw_idle()
-            self._frame_stale = True  # the PNG is made on demand (see ``frame``)
-            self._last_frame_end = time.perf_counter()
-            self.n_frames += 1
-            return
         if self._bg_base is None:
             self._render_background()
         if self._layer_dirty or self._bg is None:
@@ -296,13 +428,6 @@ class _LiveFigure:
     @property
     def frame(self) -> bytes:
         """The PNG bytes of the current frame (drawn now if one is pending; empty once closed)."""
-        if self.ipympl:
-            import io
-
-            buf = io.BytesIO()
-            self.fig.savefig(buf, format="png", dpi=self.fig.dpi)
-            self._frame = buf.getvalue()
-            return self._frame
         if self._frame_stale:
             self._render_frame()
         return self._frame
@@ -337,27 +462,26 @@ class _LiveFigure:
 
     def close(self) -> None:
         """Close every widget of the explorer (layouts and styles too) and let go of the figure's
-        pixels and artists (under ipympl: close the pyplot figure). A closed explorer still
-        computes from its controls, but draws nothing. Re-running the notebook cell that made
-        an explorer closes it (see :mod:`.registry`)."""
+        pixels and artists. A closed explorer still computes from its controls, but draws
+        nothing. Re-running the notebook cell that made an explorer closes it (see
+        :mod:`.registry`)."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
         self.closed = True
+        self._dragging = False
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
-        if self.ipympl:
-            import matplotlib.pyplot as plt
-
-            plt.close(self.fig)
-        _close_tree(getattr(self, "widget", None), self.output, self.image, *self.controls.values(),
-                    *getattr(self, "buttons", {}).values())
-        if not self.ipympl:  # free the pixels too: a closed explorer may live on in Out[n]
-            from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-            self._bg = self._bg_base = None
-            self._frame, self._frame_stale = b"", True
-            self.image.value = b""
-            self.fig.clear()  # the axes let go of their artists and ticks
-            self.canvas = FigureCanvasAgg(self.fig)  # a new canvas has no renderer yet
+        if self.events is not None:
+            self.events.reset_callbacks()
+        _close_tree(getattr(self, "widget", None), self.output, self.image, self.events, self.events_note,
+                    *self.controls.values(), *getattr(self, "buttons", {}).values())
+        # free the pixels too: a closed explorer may live on in Out[n]
+        self._bg = self._bg_base = None
+        self._frame, self._frame_stale = b"", True
+        self.image.value = b""
+        self.fig.clear()  # the axes let go of their artists and ticks
+        self.canvas = FigureCanvasAgg(self.fig)  # a new canvas has no renderer yet
 
     # subclasses implement
     def _compute(self) -> None:  # pragma: no cover - abstract

@@ -12,10 +12,14 @@ import numpy as np
 from .. import objectives as _objectives
 from ..rules import hyperparameters_of
 from .contours import _CONTOUR_COLOR
-from .controls import _check_steps, _dropdown, _fmt, _set_range, _slider, _step_for, _takes, _widgets
+from .controls import (
+    START_DIVISIONS, _check_steps, _dropdown, _fmt, _nearest, _number_control, _regrid, _slider,
+    _takes, _widgets,
+)
 from .frames import _LiveFigure, _remove_artist
 from .paths import (
-    DIVERGENCE_FACTOR, _CROSS_COLOR, _DIVERGENCE_ERRORS, _PATH_COLOR, _drawn_path, _note, _place_note,
+    DIVERGENCE_FACTOR, _CROSS_COLOR, _DIVERGENCE_ERRORS, _PATH_COLOR, _copy_state, _drawn_path, _note,
+    _place_note,
 )
 
 #: Methods of :func:`explore_1d` (a rule function may be passed too).
@@ -78,7 +82,8 @@ class Explorer1D(_LiveFigure):
         if show_model is None:
             show_model = mname.startswith("newton")
         self._init_figure((6.6, 4.2))
-        self._opening = {"steps": steps}
+        self._opening = {"steps": steps, "lr": lr, "x0": x0, "method": mname,
+                         "objective": self.objective.name, "show_model": bool(show_model)}
         lo, hi = self._lr_range(mname)
         names_1d = list(_objectives.NAMES_1D)
         if self.objective.name not in names_1d:
@@ -87,10 +92,8 @@ class Explorer1D(_LiveFigure):
             "method": _dropdown("220px", options=list(METHODS_1D) + list(self._custom), value=mname,
                                 description="method"),
             "objective": _dropdown("200px", options=names_1d, value=self.objective.name, description="f"),
-            "lr": _slider("FloatSlider", value=lr, min=lo, max=max(hi, lr), step=0.01,
-                          description="lr (η)", readout_format=".2f"),
-            "x0": _slider("FloatSlider", value=x0, min=view[0], max=view[1],
-                          step=_step_for(view[1] - view[0]), description="x0", readout_format=".2f"),
+            "lr": _number_control(lr, lo, hi, "lr (η)", step=0.01),
+            "x0": _number_control(x0, view[0], view[1], "x0", divisions=START_DIVISIONS),
             "steps": _slider("IntSlider", value=steps, min=1, max=MAX_STEPS_1D, step=1, description="steps"),
             "show_model": w.Checkbox(value=bool(show_model), description="show local quadratic model",
                                      indent=False),
@@ -100,6 +103,10 @@ class Explorer1D(_LiveFigure):
         self._build()
         for cname, widget in self.controls.items():
             self._observe(cname, widget)
+        self._records: list = []
+        from .inspector import Inspector1D
+
+        self.inspector = Inspector1D(self, steps)  # step, Play and speed: they redraw, never recompute
         self.readout_html = w.HTML(value="")
         self.buttons = {"reset_sliders": w.Button(description="Reset sliders")}
         self.buttons["reset_sliders"].on_click(lambda b: self._guard(self.reset_sliders))
@@ -111,6 +118,8 @@ class Explorer1D(_LiveFigure):
                    layout=w.Layout(flex_flow="row wrap")),
             self.figure_widget,
             self.readout_html,
+            *([self.events_note] if self.events_note is not None else []),
+            self.inspector.widget,
             w.HBox([w.VBox([c["lr"], c["x0"]]), w.VBox([c["steps"], c["show_model"]])],
                    layout=w.Layout(flex_flow="row wrap")),
             self.output,
@@ -179,7 +188,7 @@ class Explorer1D(_LiveFigure):
         ax.set_title(self.objective.title, fontsize=self.fontsize)
 
     def _set_priority(self, name: str) -> int:
-        return {"method": 0, "objective": 1}.get(name, 5)
+        return {"method": 0, "objective": 1, "step": 9}.get(name, 5)
 
     def _apply(self, name: str) -> None:
         c = self.controls
@@ -187,7 +196,7 @@ class Explorer1D(_LiveFigure):
             mname = c["method"].value
             lo, hi = self._lr_range(mname)
             with self._quiet():
-                _set_range(c["lr"], lo, hi, min(max(self._lr_default(mname), lo), hi))
+                _regrid(c["lr"], lo, hi, value=min(max(self._lr_default(mname), lo), hi))
                 c["show_model"].value = mname.startswith("newton")
         elif name == "objective":
             oname = c["objective"].value
@@ -195,13 +204,33 @@ class Explorer1D(_LiveFigure):
             self._set_view()
             v = self._view
             with self._quiet():
-                _set_range(c["x0"], v[0], v[1], float(self.objective.start))
-                c["x0"].step = _step_for(v[1] - v[0])
+                _regrid(c["x0"], v[0], v[1], START_DIVISIONS, value=float(self.objective.start))
+        elif name == "steps":
+            self.inspector.steps_changed(int(c["steps"].value))
+
+    @property
+    def opening(self) -> Dict[str, Any]:
+        """The value each control opened with (what the code asked for, else the defaults)."""
+        out = dict(self._opening)
+        if getattr(self, "inspector", None) is not None:
+            out.update(self.inspector.opening)
+        return out
+
+    # --- clicks on the plot -------------------------------------------------------------------
+    def _pointer_axes(self):
+        return self.ax
+
+    def _pointer_to(self, x: float, y: float) -> None:
+        """A click (or a drag) on the plot puts x0 at the grid point of its slider nearest x."""
+        x0 = _nearest(self.controls["x0"], x)
+        if x0 != float(self.controls["x0"].value):
+            self._set({"x0": x0})
 
     def reset_sliders(self) -> None:
         """lr (the method's default), x0 (the objective's start) and steps back."""
         mname = self.controls["method"].value
-        self.set(lr=self._lr_default(mname), x0=float(self.objective.start), steps=self._opening["steps"])
+        self._asked.clear()
+        self._set({"lr": self._lr_default(mname), "x0": float(self.objective.start), "steps": self._opening["steps"]})
 
     # --- computing -------------------------------------------------------------------------
     def _step_function(self) -> Callable[[float], float]:
@@ -230,6 +259,7 @@ class Explorer1D(_LiveFigure):
                 raise ValueError(f"the rule returned {out.size} numbers; a 1-D step must return one")
             return float(out[0])
 
+        step.state = state  # the step inspector records it
         return step
 
     def _compute(self) -> None:
@@ -241,16 +271,27 @@ class Explorer1D(_LiveFigure):
         big = self._view[3] + 10 * (self._view[3] - self._view[2]) + 1  # stands for f = inf
         xs = [x]
         diverged = escape = error = None
+        # One record per call of the step (the inspector's), plus a look-ahead call from the
+        # last point of a run that took all its steps (not part of the path).
+        records = self._records = []
         with np.errstate(all="ignore"):
             step = self._step_function()
-            for t in range(1, steps + 1):
+            state = getattr(step, "state", {})
+            for t in range(1, steps + 2):
                 try:
                     new = step(x)
                 except _DIVERGENCE_ERRORS:
-                    diverged = t
+                    records.append({"state": _copy_state(state), "new": None})
+                    if t <= steps:
+                        diverged = t
                     break
                 except Exception as exc:
-                    error = (t, exc, traceback.format_exc())
+                    records.append({"state": _copy_state(state), "new": None})
+                    if t <= steps:
+                        error = (t, exc, traceback.format_exc())
+                    break
+                records.append({"state": _copy_state(state), "new": new})
+                if t > steps:
                     break
                 if not math.isfinite(new):
                     diverged = t
@@ -313,6 +354,7 @@ class Explorer1D(_LiveFigure):
             f'<div style="font-family:monospace;font-size:{0.95 * self.scale:.2f}em;color:{color}">'
             f"{html.escape(text)}</div>"
         )
+        self.inspector.refresh()
 
     def _models(self, xs: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
         """The local quadratic models q_k around each iterate, NaN-separated in one line."""
@@ -338,6 +380,18 @@ class Explorer1D(_LiveFigure):
     @property
     def readout(self) -> str:
         return self._readout
+
+    @property
+    def inspection(self) -> Dict[str, Any]:
+        """What step ``controls['step']`` is made of: ``point`` x_t, ``value`` f(x_t),
+        ``grad`` f'(x_t), ``hess`` f''(x_t), ``lr``, ``raw_step`` -lr f'(x_t), ``newton_step``,
+        ``update`` x_{t+1} - x_t, ``next_point``, ``state`` (a rule's own), ``effective_step``,
+        ``model`` (f, f', f'' of the local quadratic model at x_t)."""
+        return self.inspector.inspection
+
+    def close(self) -> None:
+        self.inspector.close()
+        super().close()
 
     def __repr__(self) -> str:
         return f"<Explorer1D {self.controls['method'].value} on {self.objective.name}: {self.readout}>"

@@ -10,21 +10,48 @@ controls and the results of its last run.
 """
 from __future__ import annotations
 
+import copy
 import math
 import traceback
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 
+from .. import schedules as _sch
 from ..rules import hyperparameters_of
 from .controls import View, _takes
 
-#: Learning-rate schedules of the stochastic explorer: step t = 1, 2, ... multiplies lr by this.
-SCHEDULES: Dict[str, Callable[[int], float]] = {
-    "constant": lambda t: 1.0,
-    "exponential": lambda t: math.exp(-0.1 * t),
-    "polynomial": lambda t: (1.0 + 0.1 * t) ** -0.5,
+#: Where the warm-up schedules start: lr / 10, rising linearly to lr.
+WARMUP_START = 0.1
+
+
+def _warmup_steps(steps: int, warmup: int) -> int:
+    return max(0, min(int(warmup), int(steps) - 1))
+
+
+#: Learning-rate schedules of the explorers: ``f(t, steps, warmup)`` multiplies lr at step
+#: t = 1, 2, ..., steps. The first three are d2l's (t counted from 1, as in its
+#: ``exponential_lr``/``polynomial_lr``; "exponential" is ``schedules.exponential`` with
+#: gamma = e^-0.1, written e^(-0.1 t) as in d2l). The others follow torch: step t runs with
+#: ``d2lmini.schedules``' factor after t - 1 scheduler steps, so a path equals torch.optim with
+#: the matching ``lr_scheduler`` (StepLR every quarter of the run, gamma 0.5; CosineAnnealingLR
+#: over the run; LinearLR from lr / 10 over ``warmup`` steps, then the cosine).
+SCHEDULES: Dict[str, Callable[..., float]] = {
+    "constant": lambda t, steps=20, warmup=0: 1.0,
+    "exponential": lambda t, steps=20, warmup=0: math.exp(-0.1 * t),
+    "polynomial": lambda t, steps=20, warmup=0: _sch.polynomial(t, alpha=0.5, beta=0.1),
+    "step": lambda t, steps=20, warmup=0: _sch.step(t - 1, step_size=max(1, steps // 4), gamma=0.5),
+    "cosine": lambda t, steps=20, warmup=0: _sch.cosine(t - 1, T_max=steps),
+    "linear warm-up": lambda t, steps=20, warmup=0: (
+        _sch.linear_warmup(t - 1, warmup_steps=warmup, start_factor=WARMUP_START) if warmup > 0 else 1.0
+    ),
+    "cosine with warm-up": lambda t, steps=20, warmup=0: _sch.cosine_with_warmup(
+        t - 1, warmup_steps=_warmup_steps(steps, warmup), total_steps=max(1, steps),
+        start_factor=WARMUP_START,
+    ),
 }
+#: The schedules that use the ``warmup`` control.
+WARMUP_SCHEDULES = ("linear warm-up", "cosine with warm-up")
 
 MAX_STEPS = 200
 #: A point farther than this many view sizes from the origin counts as diverged.
@@ -97,9 +124,11 @@ def _run_rule(
     needs_hess: bool = False,
     lr_key: Optional[str] = None,
     schedule: str = "constant",
+    warmup: int = 0,
     noise: float = 0.0,
     noise_table: Optional[np.ndarray] = None,
     limit: float = math.inf,
+    records: Optional[list] = None,
 ):
     """Run ``rule`` from ``start`` for ``steps`` steps.
 
@@ -107,6 +136,12 @@ def _run_rule(
     before a diverging point), the step at which it diverged (or None), the far-away finite
     point that stopped it (or None) and ``(step, exception, traceback text)`` when the rule
     raised anything else.
+
+    ``records`` (a list) receives one :func:`_record` per call of the rule, for the step
+    inspector: record t holds what the call that leaves x_t used and left (its gradient, lr,
+    a copy of the state after it and the point it returned). The calls that stopped the run
+    are recorded too, and a run that took all its steps gets one more call from its last
+    point, the update it would take next (not part of the path).
     """
     points = np.empty((steps + 1, 2))
     points[0] = np.asarray(start, dtype=float)
@@ -118,13 +153,16 @@ def _run_rule(
     kw = dict(hp)
     n = 0
     with np.errstate(all="ignore"):
-        for t in range(1, steps + 1):
+        for t in range(1, steps + 2 if records is not None else steps + 1):
+            if t > steps and (noise and noise_table is not None and t > len(noise_table)):
+                break  # no noise left for the look-ahead call
+            g = new = None
             try:
                 g = objective.grad(x)
                 if noise and noise_table is not None:
                     g = g + noise * noise_table[t - 1]
                 if scheduled:
-                    kw[lr_key] = hp[lr_key] * factor(t)
+                    kw[lr_key] = hp[lr_key] * factor(t, steps, warmup)
                 if needs_hess:
                     kw["hess"] = objective.hess(x)
                 new = np.asarray(rule(x, g, state, **kw), dtype=float)
@@ -136,10 +174,20 @@ def _run_rule(
                         )
                     new = new.reshape(2)
             except _DIVERGENCE_ERRORS:
-                diverged = t
+                if records is not None:
+                    records.append(_record(g, kw, lr_key, state, None))
+                if t <= steps:
+                    diverged = t
                 break
             except Exception as exc:  # a bug in a rule: report it, keep the picture
-                error = (t, exc, traceback.format_exc())
+                if records is not None:
+                    records.append(_record(g, kw, lr_key, state, None))
+                if t <= steps:
+                    error = (t, exc, traceback.format_exc())
+                break
+            if records is not None:
+                records.append(_record(g, kw, lr_key, state, new))
+            if t > steps:  # the look-ahead call: recorded, not part of the path
                 break
             if not (math.isfinite(new[0]) and math.isfinite(new[1])):
                 diverged = t
@@ -152,6 +200,32 @@ def _run_rule(
             x = points[t].copy()
             n = t
     return points[: n + 1].copy(), diverged, escape, error
+
+
+def _copy_state(state: Mapping[str, Any]) -> Dict[str, Any]:
+    """A copy of a rule's state that later calls cannot change (arrays copied)."""
+    out: Dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, np.ndarray):
+            out[key] = value.copy()
+        elif isinstance(value, (list, dict, set)):
+            try:
+                out[key] = copy.deepcopy(value)
+            except Exception:  # an object that cannot be copied: keep it as it is
+                out[key] = value
+        else:
+            out[key] = value
+    return out
+
+
+def _record(g, kw: Mapping[str, Any], lr_key: Optional[str], state: Mapping[str, Any], new):
+    """What the step inspector keeps of one call of the rule."""
+    return {
+        "grad": None if g is None else np.array(g, dtype=float),
+        "lr": kw.get(lr_key) if lr_key is not None else None,
+        "state": _copy_state(state),
+        "new": None if new is None else new.copy(),
+    }
 
 
 class _Run:
@@ -170,6 +244,8 @@ class _Run:
         self.exit_step: Optional[int] = None
         self.escape = None
         self.error = None
+        self.records: list = []  # one per call of the rule (the step inspector reads them)
+        self.hp_used: Dict[str, Any] = {}
 
     def set_rule(self, rule: Callable, rule_name: Optional[str]) -> None:
         self.rule = rule

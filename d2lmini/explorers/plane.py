@@ -12,12 +12,13 @@ import numpy as np
 from .. import objectives as _objectives
 from .contours import _CONTOUR_COLOR, _contour_grid, _loss_limits
 from .controls import (
-    View, _check_view, _dropdown, _fmt, _set_range, _set_visible, _slider, _step_for, _widgets,
+    View, _check_noise, _check_schedule, _check_seed, _check_view, _check_warmup, _dropdown, _fmt, _log_ladder, _nearest, _number_control,
+    _regrid, _selection, _set_visible, _slider, _start_step, _widgets,
 )
 from .frames import _LiveFigure, _remove_artist
 from .paths import (
-    DIVERGENCE_FACTOR, MAX_STEPS, _CROSS_COLOR, _drawn_path, _inside, _note, _place_note, _Run,
-    _run_rule,
+    DIVERGENCE_FACTOR, MAX_STEPS, SCHEDULES, WARMUP_SCHEDULES, _CROSS_COLOR, _drawn_path, _inside,
+    _note, _place_note, _Run, _run_rule,
 )
 
 
@@ -26,6 +27,7 @@ class _Contour2D(_LiveFigure):
 
     _runs: List[_Run]
     _label_readout = False  # label the readout with the run (Race) even for one run
+    inspector = None  # the step inspector (.inspector.Inspector2D), made by _init_inspector
 
     def _init_objective(self, objective, view, start) -> None:
         if isinstance(objective, str):
@@ -158,16 +160,14 @@ class _Contour2D(_LiveFigure):
                                    description="objective")
         kappa = float(self.objective.params.get("kappa", 20.0)) if self.objective.name == "quadratic" else 20.0
         angle = float(self.objective.params.get("angle", 45.0)) if self.objective.name == "rotated" else 45.0
-        c["kappa"] = _slider("FloatLogSlider", value=min(max(kappa, 1.0), 1000.0), base=10, min=0, max=3,
-                             step=0.01, description="κ (kappa)", readout_format=".3g")
-        c["angle"] = _slider("FloatSlider", value=min(max(angle, 0.0), 90.0), min=0.0, max=90.0, step=1.0,
-                             description="angle (°)", readout_format=".0f")
+        self._opening_objective, self._opening_kappa, self._opening_angle = self.objective.name, kappa, angle
+        c["kappa"] = _selection(_log_ladder(1.0, 1000.0), kappa, "κ (kappa)")
+        c["angle"] = _number_control(angle, 0.0, 90.0, "angle (°)", step=1.0)
         c["steps"] = _slider("IntSlider", value=steps, min=1, max=MAX_STEPS, step=1, description="steps")
         v = self.view
-        c["x1"] = _slider("FloatSlider", value=self._start0[0], min=v[0], max=v[1],
-                          step=_step_for(v[1] - v[0]), description="start x1", readout_format=".2f")
-        c["x2"] = _slider("FloatSlider", value=self._start0[1], min=v[2], max=v[3],
-                          step=_step_for(v[3] - v[2]), description="start x2", readout_format=".2f")
+        step = _start_step(v)
+        c["x1"] = _number_control(self._start0[0], v[0], v[1], "start x1", step=step)
+        c["x2"] = _number_control(self._start0[1], v[2], v[3], "start x2", step=step)
         self._show_param_sliders()
         B = w.Button
         self.buttons = {
@@ -179,6 +179,49 @@ class _Contour2D(_LiveFigure):
         self.buttons["fit"].on_click(lambda b: self._guard(self.fit_to_path))
         self.buttons["reset_sliders"].on_click(lambda b: self._guard(self.reset_sliders))
         self.readout_html = w.HTML(value="", layout=w.Layout(min_height="1.6em"))
+
+    # --- gradient noise and learning-rate schedules (``stochastic=True``) ----------------------
+    def _init_stochastic(self, stochastic, noise, schedule, warmup, seed, steps: int) -> None:
+        """Check the noise and schedule arguments; noise or a schedule asked for by value
+        brings their controls along. The noise at step t is ``noise * z[t-1]`` with ``z`` drawn
+        once from ``seed``, so a path stays put while other controls move."""
+        noise = _check_noise(noise)
+        schedule = _check_schedule(schedule, tuple(SCHEDULES))
+        self.seed = _check_seed(seed)
+        warmup = _check_warmup(warmup, steps, MAX_STEPS)
+        self.stochastic = bool(stochastic) or noise > 0 or schedule != "constant"
+        # one row more than steps: the inspector's look-ahead update from the last point
+        self._noise_table = np.random.default_rng(self.seed).standard_normal((MAX_STEPS + 1, 2))
+        self._noise, self._schedule, self._warmup = noise, schedule, warmup
+
+    def _stochastic_controls(self) -> None:
+        """The noise slider, the schedule drop-down and the warm-up slider (shown for the
+        warm-up schedules)."""
+        if not self.stochastic:
+            return
+        c = self.controls
+        c["noise"] = _number_control(self._noise, 0.0, 2.0, "noise σ", step=0.01)
+        c["schedule"] = _dropdown("260px", options=list(SCHEDULES), value=self._schedule,
+                                  description="lr schedule")
+        c["warmup"] = _slider("IntSlider", value=self._warmup, min=0, max=MAX_STEPS, step=1,
+                              description="warm-up steps")
+        _set_visible(c["warmup"], self._schedule in WARMUP_SCHEDULES)
+
+    def _run_kwargs(self, run: _Run) -> Dict[str, Any]:
+        if not self.stochastic:
+            return {}
+        return {"schedule": self._schedule, "warmup": self._warmup, "noise": self._noise,
+                "noise_table": self._noise_table}
+
+    def _common_opening(self) -> Dict[str, Any]:
+        """Opening values of the shared controls (see ``opening``)."""
+        out = {"objective": self._opening_objective, "steps": self._opening["steps"],
+               "x1": self._start0[0], "x2": self._start0[1],
+               "kappa": self._opening_kappa, "angle": self._opening_angle}
+        if self.stochastic:
+            out.update(noise=self._opening["noise"], schedule=self._opening["schedule"],
+                       warmup=self._opening["warmup"])
+        return out
 
     def _show_param_sliders(self) -> None:
         name = self.controls["objective"].value
@@ -202,18 +245,20 @@ class _Contour2D(_LiveFigure):
             params["angle"] = float(c["angle"].value)
         return _objectives.get(name, **params)
 
-    def _set_view(self, view: View) -> None:
+    def _set_view(self, view: View, start=None) -> None:
+        """A new view: the start sliders' ranges and grids follow it (the start stays, or moves
+        to ``start``)."""
         self.view = tuple(float(a) for a in view)
         c = self.controls
+        x1, x2 = (None, None) if start is None else (float(start[0]), float(start[1]))
         with self._quiet():
-            _set_range(c["x1"], self.view[0], self.view[1])
-            c["x1"].step = _step_for(self.view[1] - self.view[0])
-            _set_range(c["x2"], self.view[2], self.view[3])
-            c["x2"].step = _step_for(self.view[3] - self.view[2])
+            step = _start_step(self.view)
+            _regrid(c["x1"], self.view[0], self.view[1], value=x1, step=step)
+            _regrid(c["x2"], self.view[2], self.view[3], value=x2, step=step)
         self._static_dirty = True
 
     def _set_priority(self, name: str) -> int:
-        return {"rule": 0, "objective": 1, "kappa": 2, "angle": 2}.get(name, 5)
+        return {"rule": 0, "objective": 1, "kappa": 2, "angle": 2, "inspect": 6, "step": 9}.get(name, 5)
 
     def _apply(self, name: str) -> None:
         if name in ("objective", "kappa", "angle"):
@@ -227,13 +272,20 @@ class _Contour2D(_LiveFigure):
                 self._show_param_sliders()
                 self.home_view = tuple(map(float, self.objective.view))
                 with self._quiet():
-                    self._set_view(self.home_view)
-                    self.controls["x1"].value = float(self.objective.start[0])
-                    self.controls["x2"].value = float(self.objective.start[1])
+                    self._set_view(self.home_view, start=self.objective.start)
+        elif name == "noise":
+            self._noise = float(self.controls["noise"].value)
+        elif name == "schedule":
+            self._schedule = self.controls["schedule"].value
+            _set_visible(self.controls["warmup"], self._schedule in WARMUP_SCHEDULES)
+        elif name == "warmup":
+            self._warmup = int(self.controls["warmup"].value)
         elif name == "steps":
             if self.loss_ax is not None:
                 self.loss_ax.set_xlim(0, max(1, int(self.controls["steps"].value)))
                 self._layer_dirty = True
+            if self.inspector is not None:
+                self.inspector.steps_changed(int(self.controls["steps"].value))
 
     def reset_view(self) -> None:
         """Back to the objective's default view."""
@@ -262,20 +314,19 @@ class _Contour2D(_LiveFigure):
     def _start(self) -> Tuple[float, float]:
         return float(self.controls["x1"].value), float(self.controls["x2"].value)
 
-    def _run_kwargs(self, run: _Run) -> Dict[str, Any]:
-        return {}
-
     def _compute(self) -> None:
         start = self._start()
         steps = int(self.controls["steps"].value)
         errors = []
         for run in self._runs:
+            hp, records = run.hp(), []
             pts, div, escape, err = _run_rule(
-                run.rule, self.objective, start, steps, run.hp(),
+                run.rule, self.objective, start, steps, hp,
                 needs_hess=run.needs_hess, lr_key=run.lr_key, limit=self._limit,
-                **self._run_kwargs(run),
+                records=records, **self._run_kwargs(run),
             )
             run.trajectory, run.diverged_at, run.escape, run.error = pts, div, escape, err
+            run.records, run.hp_used = records, hp
             with np.errstate(all="ignore"):
                 values = np.asarray(self.objective(pts[:, 0], pts[:, 1]), dtype=float)
                 run.losses = values - self.objective.fmin
@@ -283,6 +334,8 @@ class _Contour2D(_LiveFigure):
                 errors.append(f"{run.label}: error at step {err[0]}\n{err[2]}")
         self._report("\n".join(errors) if errors else None)
         self._update_artists()
+        if self.inspector is not None:
+            self.inspector.refresh()
 
     def _update_artists(self) -> None:
         view = self.view
@@ -367,23 +420,41 @@ class _Contour2D(_LiveFigure):
         """The readout as plain text: the final point, f there and any divergence."""
         return self._readout
 
-    def _on_click(self, event) -> None:
-        """ipympl: a left click inside the contour axes moves the start point there."""
-        if event.inaxes is not self.ax or event.xdata is None or event.ydata is None:
-            return
-        toolbar = getattr(self.canvas, "toolbar", None)
-        if toolbar is not None and getattr(toolbar, "mode", ""):
-            return
-        if getattr(event, "button", None) not in (None, 1):
-            return
-        self.set(x1=float(event.xdata), x2=float(event.ydata))
+    # --- the step inspector ---------------------------------------------------------------
+    def _init_inspector(self, steps: int, race: bool = False) -> None:
+        """The step, Play and speed controls (and a race's run picker) with their overlay;
+        made after the other controls are observed (a step move never recomputes a path)."""
+        from .inspector import Inspector2D
 
-    def _connect_click(self) -> None:
-        if self.ipympl:
-            self.canvas.mpl_connect("button_press_event", lambda ev: self._guard(self._on_click, ev))
+        self.inspector = Inspector2D(self, steps, race=race)
+
+    @property
+    def inspection(self) -> Dict[str, Any]:
+        """What the step ``controls['step']`` is made of (of the run ``controls['inspect']``
+        picks in a race): ``step``, ``point`` (x_t), ``grad`` (g_t), ``lr`` (after any
+        schedule), ``update`` (x_{t+1} - x_t), ``next_point``, ``state`` (copies of the rule's
+        state after that update), ``effective_step`` (per coordinate, where known), ... See
+        :mod:`d2lmini.explorers.inspector`."""
+        return self.inspector.inspection
+
+    def close(self) -> None:
+        if self.inspector is not None:
+            self.inspector.close()
+        super().close()
+
+    # --- clicks and drags on the contour plot ---------------------------------------------
+    def _pointer_axes(self):
+        return self.ax
+
+    def _pointer_to(self, x: float, y: float) -> None:
+        """Move the start to the grid point of the start sliders nearest to (x, y), inside the
+        view (a drag past the border holds the start at the border)."""
+        c = self.controls
+        x1, x2 = _nearest(c["x1"], x), _nearest(c["x2"], y)
+        if (x1, x2) != (float(c["x1"].value), float(c["x2"].value)):
+            self._set({"x1": x1, "x2": x2})
 
     def _finish(self) -> None:
         """First computation and frame."""
-        self._connect_click()
         self._compute()
         self._render_frame()

@@ -21,7 +21,8 @@ class Race(_Contour2D):
 
     ``trajectory``, ``losses`` and ``diverged_at`` are dicts keyed by label; ``controls`` has a
     learning-rate slider ``"<label>.<lr or eta>"`` per optimizer and shared ``steps``, ``x1``,
-    ``x2``, ``objective``.
+    ``x2``, ``objective`` (and ``noise``, ``schedule``, ``warmup`` with ``stochastic=True``:
+    every optimizer sees the same gradient noise and runs on the same schedule).
     """
 
     _label_readout = True
@@ -34,6 +35,11 @@ class Race(_Contour2D):
         steps: int = 50,
         start: Optional[Sequence[float]] = None,
         loss_panel: bool = True,
+        stochastic: bool = False,
+        noise: float = 0.0,
+        schedule: str = "constant",
+        warmup: Optional[int] = None,
+        seed: int = 0,
     ):
         if optimizers is None:
             optimizers = {n: n for n in ("gd", "momentum", "adagrad", "rmsprop", "adam")}
@@ -56,17 +62,20 @@ class Race(_Contour2D):
             name, fn = _resolve_rule(spec)
             specs.append((label, name, fn, _opening_hp(name, fn, dict(hp))))
         steps = _check_steps(steps, MAX_STEPS)
+        self._init_stochastic(stochastic, noise, schedule, warmup, seed, steps)
         self._init_objective(objective, None, start)
         self._init_figure((9.0, 4.5) if loss_panel else (5.8, 4.5))
         self.controls: Dict[str, Any] = {}
         self._build_axes(loss_panel)
         self._runs = []
-        self._opening = {"steps": steps, "hp": {}}
+        self._opening = {"steps": steps, "hp": {}, "noise": self._noise, "schedule": self._schedule,
+                         "warmup": self._warmup}
         for i, (label, name, fn, values) in enumerate(specs):
             run = _Run(label, fn, name, _RACE_COLORS[i])
             self._add_run_artists(run)
             self._runs.append(run)
         self._common_controls(steps)
+        self._stochastic_controls()
         lr_widgets = []
         for run, (label, name, fn, values) in zip(self._runs, specs):
             for hname, (default, rng) in run.info.items():
@@ -87,6 +96,7 @@ class Race(_Contour2D):
         self._order_controls([k for k in self.controls if "." in k])
         for cname, widget in self.controls.items():
             self._observe(cname, widget)
+        self._init_inspector(steps, race=True)
         lr_box = _widgets().VBox(lr_widgets)
         handles = [r.line for r in self._runs]
         # The legend sits in a row under both panels, where it never hides a path or a curve.
@@ -102,21 +112,39 @@ class Race(_Contour2D):
         w = _widgets()
         top = [self.controls["objective"], self.buttons["reset_view"], self.buttons["fit"],
                self.buttons["reset_sliders"]]
-        common = [self.controls[n] for n in ("steps", "x1", "x2", "kappa", "angle")]
+        common = [self.controls[n] for n in ("steps", "x1", "x2", "kappa", "angle", "noise", "schedule",
+                                             "warmup") if n in self.controls]
         self.widget = w.VBox([
             w.HBox(top, layout=w.Layout(flex_flow="row wrap")),
             self.figure_widget,
             self.readout_html,
+            *([self.events_note] if self.events_note is not None else []),
+            self.inspector.widget,
             w.HBox([lr_box, w.VBox(common)], layout=w.Layout(flex_flow="row wrap")),
             self.output,
         ])
 
     def reset_sliders(self) -> None:
-        """Learning rates and steps back to their opening values; start back to the objective's."""
+        """Learning rates, steps, noise and schedule back to their opening values; start back to
+        the objective's."""
         values = dict(self._opening["hp"])
         values["steps"] = self._opening["steps"]
+        if self.stochastic:
+            values.update(noise=self._opening["noise"], schedule=self._opening["schedule"],
+                          warmup=self._opening["warmup"])
         values["x1"], values["x2"] = (float(a) for a in self.objective.start)
-        self.set(**values)
+        self._asked.clear()
+        self._set(values)
+
+    @property
+    def opening(self) -> Dict[str, Any]:
+        """The value each control opened with (the learning rates the code asked for, else the
+        rules' presets or defaults)."""
+        out = dict(self._opening["hp"])
+        out.update(self._common_opening())
+        if self.inspector is not None:
+            out.update(self.inspector.opening)
+        return out
 
     @property
     def labels(self) -> List[str]:

@@ -1,7 +1,6 @@
 """Explorer2D: one update rule on a 2-D objective with live sliders (:func:`explore`)."""
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -9,9 +8,9 @@ import numpy as np
 from ..rules import RULES
 from .controls import (
     _RESERVED, View, _check_steps, _close_tree, _dropdown, _make_control, _opening_hp, _resolve_rule,
-    _rule_label, _slider, _widgets,
+    _rule_label, _widgets,
 )
-from .paths import MAX_STEPS, SCHEDULES, _PATH_COLOR, _inside, _Run
+from .paths import MAX_STEPS, _PATH_COLOR, _inside, _Run
 from .plane import _Contour2D
 
 
@@ -34,6 +33,7 @@ class Explorer2D(_Contour2D):
         stochastic: bool = False,
         noise: float = 0.0,
         schedule: str = "constant",
+        warmup: Optional[int] = None,
         seed: int = 0,
         loss_panel: bool = True,
         **hp,
@@ -41,24 +41,12 @@ class Explorer2D(_Contour2D):
         name, fn = _resolve_rule(rule)
         opening = _opening_hp(name, fn, hp)
         steps = _check_steps(steps, MAX_STEPS)
-        if schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
-        try:
-            noise = float(noise)
-        except (TypeError, ValueError):
-            raise TypeError(f"noise must be a number, got {noise!r}") from None
-        if not (math.isfinite(noise) and 0.0 <= noise <= 2.0):
-            raise ValueError(f"noise must be between 0 and 2, got {noise!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
+        self._init_stochastic(stochastic, noise, schedule, warmup, seed, steps)
         self._init_objective(objective, view, start)
-        # Noise or a schedule asked for by value brings their controls along.
-        self.stochastic = bool(stochastic) or noise > 0 or schedule != "constant"
-        self.seed = int(seed)
-        self._noise_table = np.random.default_rng(self.seed).standard_normal((MAX_STEPS, 2))
         self._init_figure((9.0, 4.5) if loss_panel else (5.8, 4.5))
         self.controls: Dict[str, Any] = {}
-        self._opening = {"hp": dict(opening), "steps": steps, "noise": noise, "schedule": schedule}
+        self._opening = {"hp": dict(opening), "steps": steps, "noise": self._noise,
+                         "schedule": self._schedule, "warmup": self._warmup, "rule": name}
         run = _Run(_rule_label(name, fn), fn, name, _PATH_COLOR)
         self._runs = [run]
         self._build_axes(loss_panel)
@@ -66,17 +54,13 @@ class Explorer2D(_Contour2D):
         if name is not None:
             self.controls["rule"] = _dropdown("220px", options=list(RULES), value=name, description="rule")
         self._common_controls(steps)
-        if self.stochastic:
-            self.controls["noise"] = _slider("FloatSlider", value=noise, min=0.0, max=2.0, step=0.01,
-                                             description="noise σ", readout_format=".2f")
-            self.controls["schedule"] = _dropdown("260px", options=list(SCHEDULES), value=schedule,
-                                                  description="lr schedule")
-        self._noise, self._schedule = noise, schedule
+        self._stochastic_controls()
         self._hp_box = _widgets().VBox([])
         self._make_hp_controls(opening)
         for cname, widget in list(self.controls.items()):
             if cname not in run.controls:
                 self._observe(cname, widget)
+        self._init_inspector(steps)
         self._finish()
         self._layout()
 
@@ -120,14 +104,20 @@ class Explorer2D(_Contour2D):
             self._opening["hp"] = _opening_hp(rname, fn, {})
             self._make_hp_controls(self._opening["hp"])
             return
-        if name == "noise":
-            self._noise = float(self.controls["noise"].value)
-        elif name == "schedule":
-            self._schedule = self.controls["schedule"].value
         super()._apply(name)
 
-    def _run_kwargs(self, run: _Run) -> Dict[str, Any]:
-        return {"schedule": self._schedule, "noise": self._noise, "noise_table": self._noise_table}
+    @property
+    def opening(self) -> Dict[str, Any]:
+        """The value each control opened with: what the code asked for, else the rule's preset
+        (a named rule) or default (after a change of rule: the new rule's)."""
+        run = self._runs[0]
+        out = {k: self._opening["hp"].get(k, run.info[k][0]) for k in run.controls}
+        out.update(self._common_opening())
+        if "rule" in self.controls:
+            out["rule"] = self._opening["rule"]
+        if self.inspector is not None:
+            out.update(self.inspector.opening)
+        return out
 
     def reset_sliders(self) -> None:
         """Hyperparameters, steps, noise and schedule back to their opening values; start back to
@@ -141,24 +131,28 @@ class Explorer2D(_Contour2D):
         if self.stochastic:
             values["noise"] = self._opening["noise"]
             values["schedule"] = self._opening["schedule"]
+            values["warmup"] = self._opening["warmup"]
         values["x1"], values["x2"] = (float(a) for a in self.objective.start)
         if not _inside(np.array([values["x1"], values["x2"]]), self.view)[0]:
             values["x1"], values["x2"] = (
                 (self.view[0] + self.view[1]) / 2, (self.view[2] + self.view[3]) / 2
             )
         values = {k: v for k, v in values.items() if k in self.controls}
-        self.set(**values)
+        self._asked.clear()
+        self._set(values)
 
     def _layout(self) -> None:
         w = _widgets()
         top = [self.controls[n] for n in ("rule", "objective") if n in self.controls]
         top += [self.buttons["reset_view"], self.buttons["fit"], self.buttons["reset_sliders"]]
-        common = [self.controls[n] for n in ("steps", "x1", "x2", "kappa", "angle", "noise", "schedule")
-                  if n in self.controls]
+        common = [self.controls[n] for n in ("steps", "x1", "x2", "kappa", "angle", "noise", "schedule",
+                                             "warmup") if n in self.controls]
         self.widget = w.VBox([
             w.HBox(top, layout=w.Layout(flex_flow="row wrap")),
             self.figure_widget,
             self.readout_html,
+            *([self.events_note] if self.events_note is not None else []),
+            self.inspector.widget,
             w.HBox([self._hp_box, w.VBox(common)], layout=w.Layout(flex_flow="row wrap")),
             self.output,
         ])

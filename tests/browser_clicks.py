@@ -1,0 +1,248 @@
+"""Browser checks for issue 17: clicks and drags on the explorers' pictures.
+
+In a notebook page (JupyterLab, headless Chromium), for every explorer:
+
+* a click on the contour plot (a 2-D explorer or a race) moves the start point there, and a
+  click on a 1-D explorer's plot sets x0: the kernel's start is the clicked point to within a
+  pixel and the start sliders' grid; the picture changed and is the kernel's current frame; the
+  readout under the picture is the kernel's; the start sliders show the kernel's values;
+* a press on the start point and a drag drag it live: the picture changes several times while
+  the mouse moves, and the start ends where the mouse was released;
+* a click outside the plot's axes changes nothing.
+
+The data point under the mouse comes from the kernel (``_pixel_of``: the axes' transform) and
+the image's size on the page, so the checks hold at whatever size the browser shows the
+picture. :func:`check_clicks` runs them on a page; :func:`check_widget_backend` writes a
+notebook that starts with ``%matplotlib widget`` into the lab server's folder (only there),
+makes one of each kind of explorer and runs the same checks (and the caller's own), so the
+widget backend is covered without running every chapter twice.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+import browser_support as bs
+import browser_readouts
+
+#: Per kernel explorer: what the click checks need to know.
+KERNEL_GEOMETRY = (
+    "(lambda e: {'kind': type(e).__name__, 'png': list(e.canvas.get_width_height()), "
+    "'view': [*e.ax.get_xlim(), *e.ax.get_ylim()], "
+    "'bbox': [e.ax.bbox.x0, e.ax.bbox.y0, e.ax.bbox.x1, e.ax.bbox.y1], "
+    "'start': ([float(e.controls['x0'].value)] if 'x0' in e.controls else "
+    "[float(e.controls['x1'].value), float(e.controls['x2'].value)]), "
+    "'step': float(e.controls['x0' if 'x0' in e.controls else 'x1'].step), "
+    "'n_frames': e.n_frames, 'n_updates': e.n_updates, 'events': e.events is not None})(E[{k}])"
+)
+
+WIDGET_BACKEND_NOTEBOOK = "_widget_backend_explorers.ipynb"
+
+#: One of each kind of explorer under ``%matplotlib widget``: a named rule (rule drop-down,
+#: ladders near 1 and of decades), a rule function (no drop-down; an lr no grid holds: a number
+#: box), noise and a warm-up schedule, a race of new rules, and a 1-D explorer.
+WIDGET_BACKEND_CELLS = [
+    "%matplotlib widget\nimport numpy as np\nimport d2lmini as d2l",
+    'named = d2l.explore("adam", beta2=0.999, eps=1e-6)\nnamed',
+    "@d2l.hyperparams(eta=(0.0, 1.0))\ndef my_gd(x, g, state, eta=0.1):\n    return x - eta * g\n\n"
+    "own = d2l.explore(my_gd, eta=0.1234)\nown",
+    'noisy = d2l.explore("momentum", stochastic=True, noise=0.5, schedule="cosine with warm-up", warmup=5)\nnoisy',
+    'race = d2l.race({"lion": ("lion", {"lr": 0.2}), "radam": ("radam", {"lr": 0.3}), '
+    '"adamw_sf": "adamw_schedulefree"}, steps=30, stochastic=True)\nrace',
+    'one = d2l.explore_1d("newton", objective="xcos", lr=1.0)\none',
+]
+
+
+def _geometry(page, k) -> Dict[str, Any]:
+    return bs.kernel_value(page, KERNEL_GEOMETRY.replace("{k}", str(k)))
+
+
+def _page_point(page, i, k, x, y):
+    """Where on the page the data point (x, y) of explorer ``i``'s axes is (viewport pixels),
+    and the size of one CSS pixel in data units."""
+    px, py = bs.kernel_value(page, f"E[{k}]._pixel_of(E[{k}].ax, {float(x)!r}, {float(y)!r})")
+    g = _geometry(page, k)
+    box = _image_box(page, i)
+    sx, sy = box["width"] / g["png"][0], box["height"] / g["png"][1]
+    v, b = g["view"], g["bbox"]
+    per_px = ((v[1] - v[0]) / (b[2] - b[0]) / sx, (v[3] - v[2]) / (b[3] - b[1]) / sy)
+    return box["x"] + px * sx, box["y"] + py * sy, per_px
+
+
+def _image_box(page, i, center: bool = False):
+    """The picture's box on the page (viewport pixels); ``center`` scrolls it to the middle of
+    the window first, away from the edges where a press-and-drag would scroll the notebook."""
+    img = page.explorer_locator(i).locator(":scope > img")
+    if center:
+        img.evaluate("(e) => e.scrollIntoView({block: 'center', inline: 'nearest'})")
+    else:
+        img.scroll_into_view_if_needed()
+    # JupyterLab may still lay out the cells around it (windowed notebooks measure cells as
+    # they come into view): wait until the picture's box holds still for 0.15 s (at most 3 s).
+    box, since, deadline = img.bounding_box(), time.monotonic(), time.monotonic() + 3.0
+    while time.monotonic() < deadline and time.monotonic() - since < 0.15:
+        time.sleep(0.05)
+        now = img.bounding_box()
+        if now != box:
+            box, since = now, time.monotonic()
+    return box
+
+
+def _outside_point(page, i, k):
+    """A page point on the picture but left of the axes (in the tick labels' margin)."""
+    g = _geometry(page, k)
+    img = page.explorer_locator(i).locator(":scope > img")
+    box = img.bounding_box()
+    b, (w, h) = g["bbox"], g["png"]
+    px, py = b[0] * 0.3, h - (b[1] + b[3]) / 2
+    return box["x"] + px * box["width"] / w, box["y"] + py * box["height"] / h
+
+
+def _wait_start(page, k, before, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        g = _geometry(page, k)
+        if g["start"] != before:
+            return g
+        time.sleep(0.1)
+    return _geometry(page, k)
+
+
+def _check_state(page, i, k, where, target, per_px, before_sha) -> List[str]:
+    """After a click or drag settled: the start near ``target``, the picture the kernel's new
+    frame, the readouts the kernel's."""
+    item, d, controls, sliders = browser_readouts._synced(page, i, k)
+    g = _geometry(page, k)
+    problems = []
+    for axis, (got, want) in enumerate(zip(g["start"], target)):
+        tol = 1.0 * per_px[axis] + g["step"] / 2 + 1e-9
+        if abs(got - want) > tol:
+            problems.append(f"{where}: the start is {g['start']} but the mouse was at {target} "
+                            f"(tolerance {tol:.4g})")
+    sha = page.picture_sha(i)
+    if sha == before_sha:
+        problems.append(f"{where}: the picture did not change")
+    if sha != item["frame_sha"]:
+        problems.append(f"{where}: the picture in the page is not the kernel's current frame")
+    if bs.normalize_readout(d["readout"]) != bs.normalize_readout(item["readout"]):
+        problems.append(f"{where}: the page's readout {d['readout']!r} is not the kernel's {item['readout']!r}")
+    if item["error"] or d["output"]:
+        problems.append(f"{where}: error: {item['error'] or d['output'][:300]}")
+    problems += browser_readouts._compare(where, sliders, controls, False)
+    return problems
+
+
+def check_clicks(page: bs.NotebookPage) -> List[Dict[str, Any]]:
+    """Click, drag and click outside on every explorer of the page (see the module's
+    docstring); asserts, and returns what was done per explorer."""
+    dom, kernel, mapping = bs.match_explorers(page)
+    problems, report = [], []
+    mouse = page.page.mouse
+    for i in range(len(dom)):
+        k = mapping[i]
+        assert k is not None, f"explorer {i} in the page shows no kernel explorer's current frame"
+        g = _geometry(page, k)
+        kind, v = g["kind"], g["view"]
+        where = f"explorer {i} ({kind})"
+        if not g["events"]:
+            problems.append(f"{where}: no ipyevents Event on the picture")
+            continue
+        one_d = len(g["start"]) == 1
+        watch = f"explorer-{i}"
+
+        # 1. a click outside the axes changes nothing (first: it also makes the cell active,
+        # which JupyterLab marks by a style change that may shift the picture by a pixel or two)
+        g = _geometry(page, k)
+        sha = page.picture_sha(i)
+        _image_box(page, i, center=True)
+        ox, oy = _outside_point(page, i, k)
+        mouse.click(ox, oy)
+        time.sleep(0.8)
+        page.wait_kernel_idle()
+        g2 = _geometry(page, k)
+        if g2["start"] != g["start"] or g2["n_updates"] != g["n_updates"] or page.picture_sha(i) != sha:
+            problems.append(f"{where}: a click outside the axes moved the start {g['start']} -> {g2['start']} "
+                            f"or redrew the picture")
+
+        # 2. a click
+        _image_box(page, i, center=True)
+        tx, ty = v[0] + 0.3 * (v[1] - v[0]), v[2] + 0.7 * (v[3] - v[2])
+        x, y, per_px = _page_point(page, i, k, tx, ty)
+        before_sha, since = page.picture_sha(i), page.changes(watch)
+        mouse.click(x, y)
+        _wait_start(page, k, g["start"])
+        with_settle(page, watch, since)
+        target = [tx] if one_d else [tx, ty]
+        problems += _check_state(page, i, k, f"{where}, click", target, per_px, before_sha)
+
+        # 3. press on the start and drag it live
+        g = _geometry(page, k)
+        sx = g["start"][0]
+        sy = ty if one_d else g["start"][1]
+        x0, y0, _ = _page_point(page, i, k, sx, sy)
+        dx, dy = v[0] + 0.65 * (v[1] - v[0]), v[2] + 0.35 * (v[3] - v[2])
+        x1, y1, per_px = _page_point(page, i, k, dx, dy)
+        before_sha, since = page.picture_sha(i), page.changes(watch)
+        box_before = _image_box(page, i)
+        mouse.move(x0, y0)
+        mouse.down()
+        n_moves = 10
+        for m in range(1, n_moves + 1):
+            mouse.move(x0 + (x1 - x0) * m / n_moves, y0 + (y1 - y0) * m / n_moves)
+            time.sleep(0.08)
+        during = page.changes(watch) - since
+        mouse.up()
+        box_after = page.explorer_locator(i).locator(":scope > img").bounding_box()
+        if (round(box_after["x"]), round(box_after["y"])) != (round(box_before["x"]), round(box_before["y"])):
+            problems.append(f"{where}, drag: the page scrolled during the drag ({box_before} -> {box_after})")
+        with_settle(page, watch, since)
+        target = [dx] if one_d else [dx, dy]
+        problems += _check_state(page, i, k, f"{where}, drag", target, per_px, before_sha)
+        if during < 2:
+            problems.append(f"{where}, drag: the picture changed {during} time(s) while the mouse moved "
+                            "(a live drag redraws as it goes)")
+
+        report.append({"kind": kind, "picture_changes_during_drag": during})
+    assert not problems, f"{page.name}:\n" + "\n".join(problems)
+    return report
+
+
+def with_settle(page, watch, since):
+    """Wait for a settled new picture; a timeout is left to the checks that follow."""
+    try:
+        page.wait_settled(watch, since)
+    except Exception:  # playwright's TimeoutError
+        pass
+
+
+def check_widget_backend(server: bs.LabServer, context, *others: Callable[[bs.NotebookPage], Any]):
+    """The widget backend (``%matplotlib widget``) in one generated notebook: it runs without
+    errors; each explorer draws into an image as under the inline backend; the readouts are
+    true (:func:`browser_readouts.check_readouts`), then the caller's checks ``others(page)``
+    run, then the clicks and drags (:func:`check_clicks`)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in WIDGET_BACKEND_CELLS]
+    server.write_notebook(WIDGET_BACKEND_NOTEBOOK, nb)  # the served temporary folder only
+    page = bs.NotebookPage(server, context, WIDGET_BACKEND_NOTEBOOK)
+    try:
+        page.open()
+        unexecuted = page.run_all()
+        errors = page.error_outputs()
+        assert not unexecuted and not errors, f"the widget-backend notebook: {unexecuted} {errors}"
+        backend = bs.kernel_value(page, "__import__('matplotlib').get_backend()")
+        assert "ipympl" in backend.lower() or "widget" in backend.lower(), backend
+        dom = page.explorers()
+        assert len(dom) == 5 and all(d["figure"] == "image" for d in dom), [d["figure"] for d in dom]
+        kinds = [_geometry(page, k)["kind"] for k in bs.match_explorers(page)[2]]
+        assert kinds == ["Explorer2D", "Explorer2D", "Explorer2D", "Race", "Explorer1D"], kinds
+        out = {"readouts": browser_readouts.check_readouts(page)}
+        for n, check in enumerate(others):
+            out[f"check {n}"] = check(page)
+        out["clicks"] = check_clicks(page)
+        assert not page.page_errors, page.page_errors
+        return out
+    finally:
+        page.close()
