@@ -19,6 +19,14 @@ interact output, with ``performance.now()``), once the update settled: kernel id
 picture for 0.6 s. Printed: median and 90th percentile of each, the ratios of the medians and
 PASS/FAIL against the targets (explorer median < 150 ms and at most 1/3 of the baseline's).
 
+**Play**: on the same explorer (100 steps), the step inspector's speed slider goes to its
+fastest setting (Home key; the browser links it to the Play widget's interval), the step to 0,
+and the Play button plays the whole path in the browser. Every new picture the page receives
+is stamped; printed: the distinct frames per second from the first to the last picture of the
+playback (the kernel sends a picture only when its bytes changed), the steps per second Play
+ran at, and PASS/FAIL against >= 10 frames per second. The last picture must be the kernel's
+frame at the last step. ``--plays`` repeats the playback (the median is the verdict).
+
     .venv/bin/python bench/browser_latency.py [--presses 20]
 """
 from __future__ import annotations
@@ -38,8 +46,9 @@ import browser_support as bs  # noqa: E402
 
 MEDIAN_TARGET_MS = 150.0
 RATIO_TARGET = 1 / 3
+PLAY_FPS_TARGET = 10.0
 STEPS = 100
-COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise"}
+COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise", "step", "speed"}
 
 BASELINE_CODE = '''\
 %matplotlib inline
@@ -128,9 +137,57 @@ def measure(page: bs.NotebookPage, key: str, slider, presses: int, warmup: int =
     return out
 
 
+def measure_play(page: bs.NotebookPage, kidx: int, timeout: float = 120.0) -> dict:
+    """Play the first explorer's whole path at the fastest speed; frames the page received."""
+    key = "explorer-0"
+    sliders = {x["label"]: x["index"] for x in page.describe(0)["sliders"]}
+    speed = page.slider_locator(0, sliders["ms per step"]).locator(".noUi-handle")
+    speed.scroll_into_view_if_needed()
+    speed.focus()
+    page.page.keyboard.press("Home")
+    live = f"__import__('d2lmini').explorers.live_explorers()[{kidx}]"
+    deadline = time.monotonic() + 20
+    with page.kernel() as k:
+        while time.monotonic() < deadline:
+            interval, fastest, last = k.evaluate(
+                f"({live}.controls['play'].interval, {live}.controls['speed'].min, {live}.controls['step'].max)")
+            if interval == fastest:
+                break
+            time.sleep(0.1)
+    step = page.slider_locator(0, sliders["step t"]).locator(".noUi-handle")
+    step.focus()
+    if page.describe(0)["sliders"][sliders["step t"]]["now"] != 0:
+        since = page.changes(key)
+        page.page.keyboard.press("Home")
+        page.wait_settled(key, since)
+    since = page.changes(key)
+    page.explorer_locator(0).locator(".widget-play button").nth(0).click()
+    t_click = page.page.evaluate("() => performance.now()")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:  # Play stops by itself at the last step
+        now = page.describe(0)["sliders"][sliders["step t"]]["readout"]
+        if now.strip() == str(last):
+            break
+        time.sleep(0.1)
+    page.wait_settled(key, since, timeout=timeout)
+    times = page.page.evaluate("([k, n]) => window.__d2l.changes[k].times.slice(n)", [key, since])
+    with page.kernel() as k:
+        kernel_step, frame_sha = k.evaluate(
+            f"({live}.controls['step'].value, __import__('hashlib').sha256(bytes({live}.image.value)).hexdigest())")
+    span = (times[-1] - times[0]) / 1000 if len(times) > 1 else float("nan")
+    return {
+        "steps": last, "interval_ms": interval, "frames": len(times),
+        "fps": (len(times) - 1) / span if len(times) > 1 and span > 0 else 0.0,
+        "seconds": span, "first_frame_ms": (times[0] - t_click) if times else None,
+        "steps_per_second": last / span if span and span > 0 else float("nan"),
+        "last_is_kernel_frame": page.picture_sha(0) == frame_sha and kernel_step == last,
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--presses", type=int, default=20, help="timed key presses per variant (>= 20)")
+    ap.add_argument("--plays", type=int, default=3, help="playbacks of the whole path (>= 1)")
     args = ap.parse_args()
     presses = max(20, args.presses)
 
@@ -188,6 +245,7 @@ def main() -> int:
         size = page.page.evaluate(
             "() => { const i = window.__d2l.root(0).querySelector(':scope > img'); return [i.naturalWidth, i.naturalHeight]; }")
         explorer_ms = measure(page, "explorer-0", page.slider_locator(0, s["index"]), presses)
+        plays = [measure_play(page, kidx) for _ in range(max(1, args.plays))]
         explorer_errors = list(page.page_errors)
         page.close()
 
@@ -235,11 +293,20 @@ def main() -> int:
         page_errors += errs
     for nb_name, r in results.items():
         print(f"ratio of medians, explorer / baseline [{r['draws']}]: {r['ratio']:.3f}")
+    for n, p in enumerate(plays):
+        print(f"Play {n + 1}: {p['steps']} steps at {p['interval_ms']} ms per step: {p['frames']} distinct "
+              f"frames in {p['seconds']:.2f} s = {p['fps']:.1f} frames/s (Play ran {p['steps_per_second']:.1f} "
+              f"steps/s; first frame {p['first_frame_ms']:.0f} ms after the click); last picture is the "
+              f"kernel's last frame: {p['last_is_kernel_frame']}")
+    play_fps = float(np.median([p["fps"] for p in plays]))
+    play_ok = play_fps >= PLAY_FPS_TARGET and all(p["last_is_kernel_frame"] for p in plays)
+    print(f"{'PASS' if play_ok else 'FAIL'}: Play at its fastest delivers {play_fps:.1f} frames/s (median of "
+          f"{len(plays)}) {'>=' if play_fps >= PLAY_FPS_TARGET else '<'} {PLAY_FPS_TARGET:.0f}")
     if page_errors:
         print(f"page errors: {page_errors}")
     main_baseline = results[BASELINES[0][0]]
     ratio = main_baseline["ratio"]
-    ok = e_med < MEDIAN_TARGET_MS and ratio <= RATIO_TARGET and not page_errors
+    ok = e_med < MEDIAN_TARGET_MS and ratio <= RATIO_TARGET and not page_errors and play_ok
     print(f"{'PASS' if ok else 'FAIL'}: explorer median {e_med:.1f} ms "
           f"{'<' if e_med < MEDIAN_TARGET_MS else '>='} {MEDIAN_TARGET_MS:.0f} ms; ratio {ratio:.3f} "
           f"{'<=' if ratio <= RATIO_TARGET else '>'} 1/3 against the whole-figure baseline")
@@ -250,7 +317,8 @@ def main() -> int:
     (bs.ARTIFACTS / "browser-latency.json").write_text(json.dumps({
         "notebook": target, "note": note, "slider": name, "steps": STEPS, "picture_px": size,
         "explorer_ms": explorer_ms, "explorer": {"median": e_med, "p90": e_p90},
-        "baselines": results, "pass": ok, "seconds": time.perf_counter() - t_start,
+        "baselines": results, "play": plays, "play_fps": play_fps, "pass": ok,
+        "seconds": time.perf_counter() - t_start,
     }, indent=1))
     return 0 if ok else 1
 

@@ -34,7 +34,7 @@ for _e in _ex.live_explorers():
     _frame = _e.frame
     _moved = None
     for _name, _w in _e.controls.items():
-        if hasattr(_w, "min") and hasattr(_w, "max") and _name not in ("x1", "x2", "steps", "x0"):
+        if hasattr(_w, "min") and hasattr(_w, "max") and _name not in ("x1", "x2", "steps", "x0", "step", "play", "speed"):
             _old = _w.value
             _log = hasattr(_w, "base")  # FloatLogSlider: min and max are exponents
             _pick = lambda _f: (_w.base ** (_w.min + _f * (_w.max - _w.min))) if _log else (_w.min + _f * (_w.max - _w.min))

@@ -30,13 +30,14 @@ import time
 
 import pytest
 
+import browser_inspector
 import browser_support as bs
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOKS = bs.notebook_names()
 # Controls that are not hyperparameters: moved only when an explorer has nothing else.
-COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise"}
+COMMON_CONTROLS = {"steps", "x0", "x1", "x2", "kappa", "angle", "noise", "step", "speed"}
 
 TIMINGS: dict = {}  # notebook -> seconds (open, run_all, explorers, total)
 MOVES: dict = {}    # notebook -> the sliders moved, per explorer
@@ -204,7 +205,7 @@ def _pick_sliders(d, k):
         if not s["visible"]:
             continue
         name, c = by_desc.get(s["label"], (None, None))
-        rank = 2 if name in COMMON_CONTROLS else 0
+        rank = 3 if name in ("step", "speed") else 2 if name in COMMON_CONTROLS else 0  # inspector last
         if c is not None and c["type"] == "FloatLogSlider":
             rank += 1
         ranked.append((rank, s["index"]))
@@ -305,6 +306,12 @@ def test_every_explorer_follows_keyboard_and_mouse(notebook):
     MOVES[notebook.name] = exercise_explorers(page, notebook.name.rsplit(".", 1)[0])
     page.timings["explorers"] = time.perf_counter() - t0
     assert not page.page_errors, f"page errors while moving sliders: {page.page_errors}"
+
+
+def test_every_explorer_inspector_follows_step_and_play(notebook):
+    """The step inspector: step by keyboard, Play, a race's run (tests/browser_inspector.py)."""
+    page = _ready(notebook)
+    MOVES[f"{notebook.name} (inspector)"] = browser_inspector.exercise_inspector(page, *_explorers(page))
 
 
 def test_rerunning_an_explorer_cell_closes_its_old_explorer(notebook):

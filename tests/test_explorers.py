@@ -118,6 +118,22 @@ def readout_line(race, label: str) -> str:
     return lines[0]
 
 
+def assert_inspection(ex, trajectory):
+    """The step inspector agrees with the path: point = trajectory[step], next point = point +
+    update, the step control ends at the last finite point, Play follows it."""
+    c = ex.controls
+    ins = ex.inspection
+    assert c["step"].max == len(trajectory) - 1 == c["play"].max
+    assert ins["step"] == c["step"].value
+    np.testing.assert_array_equal(ins["point"], trajectory[ins["step"]])
+    if ins["update"] is not None:
+        np.testing.assert_allclose(np.asarray(ins["point"]) + ins["update"], ins["next_point"],
+                                   rtol=1e-12, atol=1e-300, equal_nan=True)
+    if ins["step"] < len(trajectory) - 1:
+        np.testing.assert_array_equal(ins["next_point"], trajectory[ins["step"] + 1])
+    assert c["play"].interval == c["speed"].value
+
+
 def assert_consistent(ex):
     """Invariants every 2-D explorer keeps, whatever its sliders say."""
     traj = ex.trajectory
@@ -139,6 +155,7 @@ def assert_consistent(ex):
         assert steps == ex.controls["steps"].value
     assert f"after {steps} step" in ex.readout
     assert point_text(traj[-1]) in ex.readout
+    assert_inspection(ex, traj)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -977,7 +994,7 @@ def slider_value(widget):
     if isinstance(widget, widgets.Dropdown):
         return st.sampled_from(list(widget.options))
     lo, hi = widget.min, widget.max
-    if isinstance(widget, widgets.IntSlider):
+    if isinstance(widget, (widgets.IntSlider, widgets.Play)):
         return st.one_of(st.sampled_from([lo, hi]), st.integers(lo, hi))
     values = st.one_of(st.sampled_from([float(lo), float(hi)]), st.floats(float(lo), float(hi)))
     if isinstance(widget, widgets.FloatLogSlider):
@@ -1048,6 +1065,7 @@ def test_fuzz_explore_1d(data):
     else:
         assert len(traj) == ex.controls["steps"].value + 1
     assert f"x = {E._fmt(traj[-1])}" in ex.readout
+    assert_inspection(ex, traj)
 
 
 @FUZZ
@@ -1067,6 +1085,8 @@ def test_fuzz_race(data):
             assert f"diverged at step {k}" in line and len(traj) == k
         assert f"after {len(traj) - 1} step" in line
         assert point_text(traj[-1]) in line
+    assert_inspection(r, r.trajectory[r.controls["inspect"].value])
+    assert r.inspection["label"] == r.controls["inspect"].value
 
 
 def _extreme(widget, end: str):

@@ -41,6 +41,13 @@ Modules, one per concern:
 * :mod:`.one_d`     :class:`Explorer1D`
 * :mod:`.registry`  the explorers alive in this process; re-running a notebook cell closes
                     the explorers its earlier run made
+* :mod:`.inspector` the step inspector: ``controls['step']``, Play and its speed, the overlay
+                    (gradient step, buffers, box of effective steps, update), the table and
+                    ``ex.inspection``
+
+Every explorer has a step inspector: the ``step`` control picks a point x_t of the path and
+the picture shows the update that leaves it and what it is made of; ``ex.inspection`` returns
+the same as a dict. Moving the step never recomputes the path.
 """
 from __future__ import annotations
 
@@ -91,7 +98,7 @@ def explore(
     preset and offers a rule dropdown) or your own ``rule(x, g, state, **hp)``; sliders come
     from ``hyperparameters_of(rule)`` and ``**hp`` sets their opening values. ``stochastic=True``
     adds a gradient-noise slider (sigma; the noise at step t is ``sigma * z[t-1]`` with
-    ``z = np.random.default_rng(seed).standard_normal((200, 2))``, so the path is stable while
+    ``z = np.random.default_rng(seed).standard_normal((201, 2))``, so the path is stable while
     other sliders move) and a learning-rate schedule dropdown.
 
     >>> ex = explore("momentum", lr=0.4, momentum=0.5)   # doctest: +SKIP

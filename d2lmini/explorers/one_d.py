@@ -15,7 +15,8 @@ from .contours import _CONTOUR_COLOR
 from .controls import _check_steps, _dropdown, _fmt, _set_range, _slider, _step_for, _takes, _widgets
 from .frames import _LiveFigure, _remove_artist
 from .paths import (
-    DIVERGENCE_FACTOR, _CROSS_COLOR, _DIVERGENCE_ERRORS, _PATH_COLOR, _drawn_path, _note, _place_note,
+    DIVERGENCE_FACTOR, _CROSS_COLOR, _DIVERGENCE_ERRORS, _PATH_COLOR, _copy_state, _drawn_path, _note,
+    _place_note,
 )
 
 #: Methods of :func:`explore_1d` (a rule function may be passed too).
@@ -100,6 +101,10 @@ class Explorer1D(_LiveFigure):
         self._build()
         for cname, widget in self.controls.items():
             self._observe(cname, widget)
+        self._records: list = []
+        from .inspector import Inspector1D
+
+        self.inspector = Inspector1D(self, steps)  # step, Play and speed: they redraw, never recompute
         self.readout_html = w.HTML(value="")
         self.buttons = {"reset_sliders": w.Button(description="Reset sliders")}
         self.buttons["reset_sliders"].on_click(lambda b: self._guard(self.reset_sliders))
@@ -111,6 +116,7 @@ class Explorer1D(_LiveFigure):
                    layout=w.Layout(flex_flow="row wrap")),
             self.figure_widget,
             self.readout_html,
+            self.inspector.widget,
             w.HBox([w.VBox([c["lr"], c["x0"]]), w.VBox([c["steps"], c["show_model"]])],
                    layout=w.Layout(flex_flow="row wrap")),
             self.output,
@@ -179,7 +185,7 @@ class Explorer1D(_LiveFigure):
         ax.set_title(self.objective.title, fontsize=self.fontsize)
 
     def _set_priority(self, name: str) -> int:
-        return {"method": 0, "objective": 1}.get(name, 5)
+        return {"method": 0, "objective": 1, "step": 9}.get(name, 5)
 
     def _apply(self, name: str) -> None:
         c = self.controls
@@ -197,6 +203,8 @@ class Explorer1D(_LiveFigure):
             with self._quiet():
                 _set_range(c["x0"], v[0], v[1], float(self.objective.start))
                 c["x0"].step = _step_for(v[1] - v[0])
+        elif name == "steps":
+            self.inspector.steps_changed(int(c["steps"].value))
 
     def reset_sliders(self) -> None:
         """lr (the method's default), x0 (the objective's start) and steps back."""
@@ -230,6 +238,7 @@ class Explorer1D(_LiveFigure):
                 raise ValueError(f"the rule returned {out.size} numbers; a 1-D step must return one")
             return float(out[0])
 
+        step.state = state  # the step inspector records it
         return step
 
     def _compute(self) -> None:
@@ -241,16 +250,27 @@ class Explorer1D(_LiveFigure):
         big = self._view[3] + 10 * (self._view[3] - self._view[2]) + 1  # stands for f = inf
         xs = [x]
         diverged = escape = error = None
+        # One record per call of the step (the inspector's), plus a look-ahead call from the
+        # last point of a run that took all its steps (not part of the path).
+        records = self._records = []
         with np.errstate(all="ignore"):
             step = self._step_function()
-            for t in range(1, steps + 1):
+            state = getattr(step, "state", {})
+            for t in range(1, steps + 2):
                 try:
                     new = step(x)
                 except _DIVERGENCE_ERRORS:
-                    diverged = t
+                    records.append({"state": _copy_state(state), "new": None})
+                    if t <= steps:
+                        diverged = t
                     break
                 except Exception as exc:
-                    error = (t, exc, traceback.format_exc())
+                    records.append({"state": _copy_state(state), "new": None})
+                    if t <= steps:
+                        error = (t, exc, traceback.format_exc())
+                    break
+                records.append({"state": _copy_state(state), "new": new})
+                if t > steps:
                     break
                 if not math.isfinite(new):
                     diverged = t
@@ -313,6 +333,7 @@ class Explorer1D(_LiveFigure):
             f'<div style="font-family:monospace;font-size:{0.95 * self.scale:.2f}em;color:{color}">'
             f"{html.escape(text)}</div>"
         )
+        self.inspector.refresh()
 
     def _models(self, xs: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
         """The local quadratic models q_k around each iterate, NaN-separated in one line."""
@@ -338,6 +359,18 @@ class Explorer1D(_LiveFigure):
     @property
     def readout(self) -> str:
         return self._readout
+
+    @property
+    def inspection(self) -> Dict[str, Any]:
+        """What step ``controls['step']`` is made of: ``point`` x_t, ``value`` f(x_t),
+        ``grad`` f'(x_t), ``hess`` f''(x_t), ``lr``, ``raw_step`` -lr f'(x_t), ``newton_step``,
+        ``update`` x_{t+1} - x_t, ``next_point``, ``state`` (a rule's own), ``effective_step``,
+        ``model`` (f, f', f'' of the local quadratic model at x_t)."""
+        return self.inspector.inspection
+
+    def close(self) -> None:
+        self.inspector.close()
+        super().close()
 
     def __repr__(self) -> str:
         return f"<Explorer1D {self.controls['method'].value} on {self.objective.name}: {self.readout}>"

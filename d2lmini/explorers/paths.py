@@ -10,6 +10,7 @@ controls and the results of its last run.
 """
 from __future__ import annotations
 
+import copy
 import math
 import traceback
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
@@ -100,6 +101,7 @@ def _run_rule(
     noise: float = 0.0,
     noise_table: Optional[np.ndarray] = None,
     limit: float = math.inf,
+    records: Optional[list] = None,
 ):
     """Run ``rule`` from ``start`` for ``steps`` steps.
 
@@ -107,6 +109,12 @@ def _run_rule(
     before a diverging point), the step at which it diverged (or None), the far-away finite
     point that stopped it (or None) and ``(step, exception, traceback text)`` when the rule
     raised anything else.
+
+    ``records`` (a list) receives one :func:`_record` per call of the rule, for the step
+    inspector: record t holds what the call that leaves x_t used and left (its gradient, lr,
+    a copy of the state after it and the point it returned). The calls that stopped the run
+    are recorded too, and a run that took all its steps gets one more call from its last
+    point, the update it would take next (not part of the path).
     """
     points = np.empty((steps + 1, 2))
     points[0] = np.asarray(start, dtype=float)
@@ -118,7 +126,10 @@ def _run_rule(
     kw = dict(hp)
     n = 0
     with np.errstate(all="ignore"):
-        for t in range(1, steps + 1):
+        for t in range(1, steps + 2 if records is not None else steps + 1):
+            if t > steps and (noise and noise_table is not None and t > len(noise_table)):
+                break  # no noise left for the look-ahead call
+            g = new = None
             try:
                 g = objective.grad(x)
                 if noise and noise_table is not None:
@@ -136,10 +147,20 @@ def _run_rule(
                         )
                     new = new.reshape(2)
             except _DIVERGENCE_ERRORS:
-                diverged = t
+                if records is not None:
+                    records.append(_record(g, kw, lr_key, state, None))
+                if t <= steps:
+                    diverged = t
                 break
             except Exception as exc:  # a bug in a rule: report it, keep the picture
-                error = (t, exc, traceback.format_exc())
+                if records is not None:
+                    records.append(_record(g, kw, lr_key, state, None))
+                if t <= steps:
+                    error = (t, exc, traceback.format_exc())
+                break
+            if records is not None:
+                records.append(_record(g, kw, lr_key, state, new))
+            if t > steps:  # the look-ahead call: recorded, not part of the path
                 break
             if not (math.isfinite(new[0]) and math.isfinite(new[1])):
                 diverged = t
@@ -152,6 +173,32 @@ def _run_rule(
             x = points[t].copy()
             n = t
     return points[: n + 1].copy(), diverged, escape, error
+
+
+def _copy_state(state: Mapping[str, Any]) -> Dict[str, Any]:
+    """A copy of a rule's state that later calls cannot change (arrays copied)."""
+    out: Dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, np.ndarray):
+            out[key] = value.copy()
+        elif isinstance(value, (list, dict, set)):
+            try:
+                out[key] = copy.deepcopy(value)
+            except Exception:  # an object that cannot be copied: keep it as it is
+                out[key] = value
+        else:
+            out[key] = value
+    return out
+
+
+def _record(g, kw: Mapping[str, Any], lr_key: Optional[str], state: Mapping[str, Any], new):
+    """What the step inspector keeps of one call of the rule."""
+    return {
+        "grad": None if g is None else np.array(g, dtype=float),
+        "lr": kw.get(lr_key) if lr_key is not None else None,
+        "state": _copy_state(state),
+        "new": None if new is None else new.copy(),
+    }
 
 
 class _Run:
@@ -170,6 +217,8 @@ class _Run:
         self.exit_step: Optional[int] = None
         self.escape = None
         self.error = None
+        self.records: list = []  # one per call of the rule (the step inspector reads them)
+        self.hp_used: Dict[str, Any] = {}
 
     def set_rule(self, rule: Callable, rule_name: Optional[str]) -> None:
         self.rule = rule

@@ -26,6 +26,7 @@ class _Contour2D(_LiveFigure):
 
     _runs: List[_Run]
     _label_readout = False  # label the readout with the run (Race) even for one run
+    inspector = None  # the step inspector (.inspector.Inspector2D), made by _init_inspector
 
     def _init_objective(self, objective, view, start) -> None:
         if isinstance(objective, str):
@@ -213,7 +214,7 @@ class _Contour2D(_LiveFigure):
         self._static_dirty = True
 
     def _set_priority(self, name: str) -> int:
-        return {"rule": 0, "objective": 1, "kappa": 2, "angle": 2}.get(name, 5)
+        return {"rule": 0, "objective": 1, "kappa": 2, "angle": 2, "inspect": 6, "step": 9}.get(name, 5)
 
     def _apply(self, name: str) -> None:
         if name in ("objective", "kappa", "angle"):
@@ -234,6 +235,8 @@ class _Contour2D(_LiveFigure):
             if self.loss_ax is not None:
                 self.loss_ax.set_xlim(0, max(1, int(self.controls["steps"].value)))
                 self._layer_dirty = True
+            if self.inspector is not None:
+                self.inspector.steps_changed(int(self.controls["steps"].value))
 
     def reset_view(self) -> None:
         """Back to the objective's default view."""
@@ -270,12 +273,14 @@ class _Contour2D(_LiveFigure):
         steps = int(self.controls["steps"].value)
         errors = []
         for run in self._runs:
+            hp, records = run.hp(), []
             pts, div, escape, err = _run_rule(
-                run.rule, self.objective, start, steps, run.hp(),
+                run.rule, self.objective, start, steps, hp,
                 needs_hess=run.needs_hess, lr_key=run.lr_key, limit=self._limit,
-                **self._run_kwargs(run),
+                records=records, **self._run_kwargs(run),
             )
             run.trajectory, run.diverged_at, run.escape, run.error = pts, div, escape, err
+            run.records, run.hp_used = records, hp
             with np.errstate(all="ignore"):
                 values = np.asarray(self.objective(pts[:, 0], pts[:, 1]), dtype=float)
                 run.losses = values - self.objective.fmin
@@ -283,6 +288,8 @@ class _Contour2D(_LiveFigure):
                 errors.append(f"{run.label}: error at step {err[0]}\n{err[2]}")
         self._report("\n".join(errors) if errors else None)
         self._update_artists()
+        if self.inspector is not None:
+            self.inspector.refresh()
 
     def _update_artists(self) -> None:
         view = self.view
@@ -366,6 +373,28 @@ class _Contour2D(_LiveFigure):
     def readout(self) -> str:
         """The readout as plain text: the final point, f there and any divergence."""
         return self._readout
+
+    # --- the step inspector ---------------------------------------------------------------
+    def _init_inspector(self, steps: int, race: bool = False) -> None:
+        """The step, Play and speed controls (and a race's run picker) with their overlay;
+        made after the other controls are observed (a step move never recomputes a path)."""
+        from .inspector import Inspector2D
+
+        self.inspector = Inspector2D(self, steps, race=race)
+
+    @property
+    def inspection(self) -> Dict[str, Any]:
+        """What the step ``controls['step']`` is made of (of the run ``controls['inspect']``
+        picks in a race): ``step``, ``point`` (x_t), ``grad`` (g_t), ``lr`` (after any
+        schedule), ``update`` (x_{t+1} - x_t), ``next_point``, ``state`` (copies of the rule's
+        state after that update), ``effective_step`` (per coordinate, where known), ... See
+        :mod:`d2lmini.explorers.inspector`."""
+        return self.inspector.inspection
+
+    def close(self) -> None:
+        if self.inspector is not None:
+            self.inspector.close()
+        super().close()
 
     def _on_click(self, event) -> None:
         """ipympl: a left click inside the contour axes moves the start point there."""

@@ -87,6 +87,7 @@ class Race(_Contour2D):
         self._order_controls([k for k in self.controls if "." in k])
         for cname, widget in self.controls.items():
             self._observe(cname, widget)
+        self._init_inspector(steps, race=True)
         lr_box = _widgets().VBox(lr_widgets)
         handles = [r.line for r in self._runs]
         # The legend sits in a row under both panels, where it never hides a path or a curve.
@@ -107,6 +108,7 @@ class Race(_Contour2D):
             w.HBox(top, layout=w.Layout(flex_flow="row wrap")),
             self.figure_widget,
             self.readout_html,
+            self.inspector.widget,
             w.HBox([lr_box, w.VBox(common)], layout=w.Layout(flex_flow="row wrap")),
             self.output,
         ])

@@ -55,7 +55,8 @@ class Explorer2D(_Contour2D):
         # Noise or a schedule asked for by value brings their controls along.
         self.stochastic = bool(stochastic) or noise > 0 or schedule != "constant"
         self.seed = int(seed)
-        self._noise_table = np.random.default_rng(self.seed).standard_normal((MAX_STEPS, 2))
+        # one row more than steps: the inspector's look-ahead update from the last point
+        self._noise_table = np.random.default_rng(self.seed).standard_normal((MAX_STEPS + 1, 2))
         self._init_figure((9.0, 4.5) if loss_panel else (5.8, 4.5))
         self.controls: Dict[str, Any] = {}
         self._opening = {"hp": dict(opening), "steps": steps, "noise": noise, "schedule": schedule}
@@ -77,6 +78,7 @@ class Explorer2D(_Contour2D):
         for cname, widget in list(self.controls.items()):
             if cname not in run.controls:
                 self._observe(cname, widget)
+        self._init_inspector(steps)
         self._finish()
         self._layout()
 
@@ -159,6 +161,7 @@ class Explorer2D(_Contour2D):
             w.HBox(top, layout=w.Layout(flex_flow="row wrap")),
             self.figure_widget,
             self.readout_html,
+            self.inspector.widget,
             w.HBox([self._hp_box, w.VBox(common)], layout=w.Layout(flex_flow="row wrap")),
             self.output,
         ])
