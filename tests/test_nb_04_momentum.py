@@ -1,6 +1,7 @@
 """Chapter 3 (momentum): run the notebook in a real kernel and check its numbers and claims."""
 import re
 
+import numpy as np
 import pytest
 
 import nbrun
@@ -77,6 +78,31 @@ print(json.dumps(_out))
 """
 
 
+# The "watch the velocity" cell: what it printed, the explorer's inspection at every step, and
+# the rule by hand (the velocity the table shows is the rule's own).
+WATCH = r"""
+import json
+import numpy as _np
+_e = ex_momentum
+_out = {'step_after_cell': int(_e.controls['step'].value), 'cell': watch_velocity.tolist(),
+        'hp': [float(_e.controls['eta'].value), float(_e.controls['beta'].value)], 'rows': []}
+for _t in range(_e.controls['step'].max + 1):
+    _e.controls['step'].value = _t
+    _i = _e.inspection
+    _out['rows'].append({'grad': _i['grad'].tolist(), 'v': _i['state']['v'].tolist(),
+                         'update': _i['update'].tolist(),
+                         'arrows': {_k: _a.tolist() for _k, _a, _ in _i['arrows']}})
+_x, _v, _out['hand'] = _np.array(_e.objective.start, dtype=float), _np.zeros(2), []
+for _t in range(len(_out['rows'])):
+    _g = _e.objective.grad(_x)
+    _v = 0.5 * _v + _g
+    _out['hand'].append([_t, *_g, *_v])
+    _x = _x - 0.4 * _v
+_e.controls['step'].value = _out['step_after_cell']
+print(json.dumps(_out))
+"""
+
+
 # Section 8 (the digits network): the sweeps' numbers, as the kernel holds them.
 NETWORK = r"""
 import json
@@ -132,7 +158,8 @@ print(json.dumps(_said))
 @pytest.fixture(scope="module")
 def run():
     nb, results, seconds = nbrun.run_notebook(
-        NAME, {"numbers": NUMBERS, "checks": CHECKS, "explore": EXPLORER_CHECK, "network": NETWORK})
+        NAME, {"watch": WATCH, "numbers": NUMBERS, "checks": CHECKS, "explore": EXPLORER_CHECK,
+               "network": NETWORK})
     return nb, results, seconds
 
 
@@ -371,3 +398,42 @@ def test_exercise_momentum_half_worked_answer(run):
     assert f"0.15, with a final validation loss of {best:.3f} ± {half['std'][1]:.3f}" in md
     assert (f"({half['mean'][0]:.3f} and {half['mean'][2]:.3f}, against {sgd_mean[1]:.3f} and "
             f"{sgd_mean[3]:.3f})") in md
+
+
+def _cell(nb, cell_id):
+    return next(c for c in nb.cells if c.get("id") == cell_id)
+
+
+def test_watch_the_velocity(run):
+    """The "watch this" prompt after the explorer: every number it quotes is the kernel's, and the
+    relations it states hold at every step of the path, not only the printed ones."""
+    nb, r, _ = run
+    w = r["watch"]
+    assert w["hp"] == [0.4, 0.5]                       # the opening settings the text uses
+    cell = np.array(w["cell"])
+    assert cell.shape == (21, 5)                       # every point of the 20-step path
+    assert np.abs(cell - np.array(w["hand"])).max() < 1e-12   # the table's v is the rule's own
+    t, g1, g2, v1, v2 = cell.T
+    assert list(t) == list(range(21))
+    for row, k in zip(w["rows"], range(21)):
+        assert row["grad"] == [g1[k], g2[k]] and row["v"] == [v1[k], v2[k]]
+        # the update is -eta v, so the black arrow lies on the purple one
+        assert np.allclose(row["update"], -0.4 * np.array(row["v"]), rtol=0, atol=1e-12)
+        assert np.allclose(row["arrows"]["v"], row["update"], rtol=0, atol=1e-12)
+    # along the valley: |v1| grows for the first three steps while |g1| shrinks, is largest at
+    # step 2 (where the cell leaves the explorer), and v1 never changes sign
+    assert abs(v1[0]) < abs(v1[1]) < abs(v1[2]) and abs(g1[0]) > abs(g1[1]) > abs(g1[2])
+    assert int(np.argmax(np.abs(v1))) == 2 == w["step_after_cell"]
+    assert np.all(v1 < 0)
+    # across the valley: v2 keeps changing sign
+    flips = int((np.diff(np.sign(v2)) != 0).sum())
+    assert flips >= 5 and np.sign(v2[0]) != np.sign(v2[1])
+    md = " ".join(_cell(nb, "watch-velocity").source.split())
+    nums = lambda xs: ", ".join(f"${x:.2f}$" for x in xs)
+    assert nums(v1[:3]) in md and f"({nums(g1[:3])})" in md
+    assert nums(v2[:6]) in md and f"and {flips} sign changes in 20 steps" in md
+    assert "It never changes sign" in md
+    out = nbrun._outputs_text(_cell(nb, "watch-velocity-code"))
+    assert f"v1 changes sign 0 times, v2 {flips} times" in out
+    for k in range(6):
+        assert "{:6.0f} | {:16.2f} {:7.2f} | {:12.2f} {:7.2f}".format(k, g1[k], v1[k], g2[k], v2[k]) in out

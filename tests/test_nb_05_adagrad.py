@@ -1,6 +1,7 @@
 """Chapter 4 (AdaGrad): run the notebook in a real kernel and check its numbers and claims."""
 import re
 
+import numpy as np
 import pytest
 
 import nbrun
@@ -139,9 +140,32 @@ print(json.dumps(_said))
 """
 
 
+# The "watch the accumulated squares" cell: what it printed, the inspection at every step, and
+# AdaGrad by hand from the objective's start.
+WATCH = r"""
+import json
+import numpy as _np
+_e = ex_adagrad
+_out = {'step_after_cell': int(_e.controls['step'].value), 'cell': watch_adagrad.tolist(),
+        'hp': [float(_e.controls['eta'].value), float(_e.controls['eps'].value)], 'rows': []}
+for _t in range(_e.controls['step'].max + 1):
+    _e.controls['step'].value = _t
+    _i = _e.inspection
+    _out['rows'].append([_t, *_i['state']['s'], *_i['effective_step']])
+_x, _s, _out['hand'] = _np.array(_e.objective.start, dtype=float), _np.zeros(2), []
+for _t in range(len(_out['rows'])):
+    _g = _e.objective.grad(_x)
+    _s = _s + _g * _g
+    _out['hand'].append([_t, *_s, *(0.4 / _np.sqrt(_s + 1e-6))])
+    _x = _x - 0.4 * _g / _np.sqrt(_s + 1e-6)
+_e.controls['step'].value = _out['step_after_cell']
+print(json.dumps(_out))
+"""
+
+
 @pytest.fixture(scope="module")
 def run():
-    return nbrun.run_notebook(NAME, {"numbers": NUMBERS, "checks": CHECKS, "network": NETWORK})
+    return nbrun.run_notebook(NAME, {"watch": WATCH, "numbers": NUMBERS, "checks": CHECKS, "network": NETWORK})
 
 
 def test_house_style(run):
@@ -369,3 +393,32 @@ def test_first_step_on_the_network(run):
     _, r, _ = run
     lo, hi, count = r["network"]["first_moves"]
     assert count > 2000 and abs(lo - 1) < 1e-3 and abs(hi - 1) < 1e-6   # 1 up to eps = 1e-10
+
+
+def _cell(nb, cell_id):
+    return next(c for c in nb.cells if c.get("id") == cell_id)
+
+
+def _flat(text):
+    return " ".join(text.split())
+
+
+def test_watch_the_accumulated_squares(run):
+    """The prompt after the explorer: s only grows and the box only shrinks, at every step; the
+    numbers it quotes are the kernel's."""
+    nb, r, _ = run
+    w = r["watch"]
+    assert w["hp"] == [0.4, 1e-6]
+    cell, rows, hand = (np.array(w[k]) for k in ("cell", "rows", "hand"))
+    assert cell.shape == (21, 5) and np.array_equal(cell, rows)
+    assert np.allclose(cell, hand, rtol=1e-12, atol=0)      # the table's s and box are AdaGrad's
+    s, box = cell[:, 1:3], cell[:, 3:5]
+    assert np.all(np.diff(s, axis=0) > 0) and np.all(np.diff(box, axis=0) < 0)
+    assert w["step_after_cell"] == 0
+    md = _flat(_cell(nb, "watch-squares").source)
+    assert f"from $({s[0, 0]:.2f}, {s[0, 1]:.2f})$ at step 0 to $({s[20, 0]:.2f}, {s[20, 1]:.2f})$" in md
+    assert rf"from ${box[0, 0]:.3f} \times {box[0, 1]:.3f}$ to ${box[20, 0]:.3f} \times {box[20, 1]:.3f}$" in md
+    out = nbrun._outputs_text(_cell(nb, "watch-squares-code"))
+    assert "over all 20 steps: s never falls: True; the box never grows: True" in out
+    for k in (0, 1, 2, 5, 10, 20):
+        assert "{:6.0f} | {:5.2f} {:7.2f} | {:20.3f} {:6.3f}".format(*cell[k]) in out

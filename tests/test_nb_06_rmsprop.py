@@ -2,6 +2,7 @@
 import math
 import re
 
+import numpy as np
 import pytest
 
 import nbrun
@@ -107,9 +108,32 @@ print(json.dumps(_out))
 """
 
 
+# The "watch RMSProp forget" cell: what it printed, the inspection at every step, and RMSProp by
+# hand from the objective's start.
+WATCH = r"""
+import json
+import numpy as _np
+_e = explorer_rmsprop
+_out = {'step_after_cell': int(_e.controls['step'].value), 'cell': watch_rmsprop.tolist(),
+        'hp': [float(_e.controls[k].value) for k in ('eta', 'gamma', 'eps')], 'rows': []}
+for _t in range(_e.controls['step'].max + 1):
+    _e.controls['step'].value = _t
+    _i = _e.inspection
+    _out['rows'].append([_t, *_i['grad'], *_i['state']['s'], *_i['effective_step']])
+_x, _s, _out['hand'] = _np.array(_e.objective.start, dtype=float), _np.zeros(2), []
+for _t in range(len(_out['rows'])):
+    _g = _e.objective.grad(_x)
+    _s = 0.9 * _s + 0.1 * _g * _g
+    _out['hand'].append([_t, *_g, *_s, *(0.4 / _np.sqrt(_s + 1e-6))])
+    _x = _x - 0.4 * _g / _np.sqrt(_s + 1e-6)
+_e.controls['step'].value = _out['step_after_cell']
+print(json.dumps(_out))
+"""
+
+
 @pytest.fixture(scope="module")
 def run():
-    return nbrun.run_notebook(NAME, {"numbers": NUMBERS, "explore": EXPLORE, "network": NETWORK})
+    return nbrun.run_notebook(NAME, {"watch": WATCH, "numbers": NUMBERS, "explore": EXPLORE, "network": NETWORK})
 
 
 def test_house_style(run):
@@ -362,3 +386,43 @@ def test_exercise_stop_in_time(run):
     assert f"Its mean validation loss is lowest, {row['lowest']:.3f}, at epoch {row['at']}" in md
     assert f"after 30 epochs it is {row['final']:.3f}" in md
     assert f"falling to {n['train_final_g9']:.1e}" in md
+
+
+def _cell(nb, cell_id):
+    return next(c for c in nb.cells if c.get("id") == cell_id)
+
+
+def _flat(text):
+    return " ".join(text.split())
+
+
+def test_watch_rmsprop_forget(run):
+    """The prompt after the explorer: s peaks and then falls at every step, so the box grows again;
+    every number it quotes is the kernel's."""
+    nb, r, _ = run
+    w = r["watch"]
+    assert w["hp"] == [0.4, 0.9, 1e-6]
+    cell, rows, hand = (np.array(w[k]) for k in ("cell", "rows", "hand"))
+    assert cell.shape == (21, 7) and np.array_equal(cell, rows)
+    assert np.allclose(cell, hand, rtol=1e-12, atol=1e-300)
+    g, s, box = cell[:, 1:3], cell[:, 3:5], cell[:, 5:7]
+    peak = s.argmax(axis=0)
+    assert list(peak) == [3, 1]
+    for c in (0, 1):
+        assert np.all(np.diff(s[peak[c]:, c]) < 0)          # falls at every step after its peak
+        assert np.all(np.diff(box[peak[c]:, c]) > 0)        # so the box side grows at every step
+        assert np.all(np.diff(box[:peak[c] + 1, c]) < 0)    # after shrinking up to the peak
+        assert box[-1, c] > 2 * box[peak[c], c]
+    assert w["step_after_cell"] == 20
+    md = _flat(_cell(nb, "watch-forgetting").source)
+    assert f"(from ${g[0, 1]:.0f}$ at step 0 to ${g[5, 1]:.3f}$ at step 5)" in md
+    assert f"it is largest at step {peak[1]} ({s[peak[1], 1]:.3f})" in md
+    assert f"to {s[20, 1]:.3f} at step 20" in md
+    assert f"side of the box grows from {box[peak[1], 1]:.3f} to {box[20, 1]:.3f}" in md
+    assert f"`s` is largest at step {peak[0]}, and its side grows from {box[peak[0], 0]:.3f} there to {box[20, 0]:.3f}" in md
+    out = nbrun._outputs_text(_cell(nb, "watch-forgetting-code"))
+    for c in (0, 1):
+        assert (f"x{c + 1}: s is largest at step {peak[c]} and falls at every step after it: True;"
+                f" the box side grows from {box[peak[c], c]:.3f} there to {box[20, c]:.3f} at step 20") in out
+    for k in (0, 1, 3, 5, 10, 20):
+        assert "{:6.0f} | {:5.2f} {:7.3f} | {:5.3f} {:6.3f} | {:20.3f} {:6.3f}".format(*cell[k]) in out

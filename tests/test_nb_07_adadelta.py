@@ -2,6 +2,7 @@
 import math
 import re
 
+import numpy as np
 import pytest
 
 import nbrun
@@ -134,9 +135,36 @@ print(json.dumps({
 """
 
 
+# The "watch the units" cell: what it printed, the inspection at every step (and the table's
+# plain-gradient row), and Adadelta by hand from the objective's start.
+WATCH = r"""
+import json, re as _re, html as _html
+import numpy as _np
+_e = explorer_adadelta
+_out = {'step_after_cell': int(_e.controls['step'].value), 'cell': watch_adadelta.tolist(),
+        'hp': [float(_e.controls[k].value) for k in ('rho', 'eps')], 'rows': [], 'no_lr': []}
+for _t in range(_e.controls['step'].max + 1):
+    _e.controls['step'].value = _t
+    _i = _e.inspection
+    _out['rows'].append([_t, *_i['grad'], *_i['state']['s'], *_i['state']['u'], *_i['update']])
+    _out['no_lr'].append(_i['lr'] is None and _i['raw_step'] is None)
+_out["table"] = _html.unescape(_re.sub('<[^>]+>', ' ', _e.inspector.table.value))
+_x, _s, _u, _out['hand'] = _np.array(_e.objective.start, dtype=float), _np.zeros(2), _np.zeros(2), []
+for _t in range(len(_out['rows'])):
+    _g = _e.objective.grad(_x)
+    _s = 0.9 * _s + 0.1 * _g * _g
+    _step = _np.sqrt(_u + 1e-6) / _np.sqrt(_s + 1e-6) * _g
+    _u = 0.9 * _u + 0.1 * _step * _step
+    _out['hand'].append([_t, *_g, *_s, *_u, *(-_step)])
+    _x = _x - _step
+_e.controls['step'].value = _out['step_after_cell']
+print(json.dumps(_out))
+"""
+
+
 @pytest.fixture(scope="module")
 def run():
-    return nbrun.run_notebook(NAME, {"numbers": NUMBERS, "explore": EXPLORE, "network": NETWORK})
+    return nbrun.run_notebook(NAME, {"watch": WATCH, "numbers": NUMBERS, "explore": EXPLORE, "network": NETWORK})
 
 
 def test_house_style(run):
@@ -442,3 +470,47 @@ def test_adadelta_overtakes_adagrad(run):
     for model, runs in r["network"]["iris"].items():
         assert runs["Adadelta"]["end"] < runs["AdaGrad"]["end"], model
         assert runs["Adadelta"]["two"] > runs["AdaGrad"]["two"], model
+
+
+def _cell(nb, cell_id):
+    return next(c for c in nb.cells if c.get("id") == cell_id)
+
+
+def _flat(text):
+    return " ".join(text.split())
+
+
+def test_watch_the_units(run):
+    """The prompt after the explorer: the update is sqrt(u_prev + eps) times a pure number that is
+    (almost) the same in both coordinates; s differs between them, u does not; no lr. Every number
+    it quotes is the kernel's."""
+    nb, r, _ = run
+    w = r["watch"]
+    assert w["hp"] == [0.9, 1e-6]
+    cell, rows, hand = (np.array(w[k]) for k in ("cell", "rows", "hand"))
+    assert cell.shape == (21, 9) and np.array_equal(cell, rows)
+    assert np.allclose(cell, hand, rtol=1e-12, atol=0)
+    g, s, u, upd = (cell[:, k:k + 2] for k in (1, 3, 5, 7))
+    u_prev = np.vstack([np.zeros(2), u[:-1]])
+    typical, pure = np.sqrt(u_prev + 1e-6), g / np.sqrt(s + 1e-6)
+    assert np.allclose(upd, -typical * pure, rtol=1e-12, atol=0)
+    # "a pure number ... the same in both coordinates", "the update the same in both", at every step
+    assert np.all(np.abs(pure[:, 0] / pure[:, 1] - 1) < 0.01)
+    assert np.all(np.abs(upd[:, 0] / upd[:, 1] - 1) < 0.02)
+    assert np.all(np.abs(typical[:, 0] / typical[:, 1] - 1) < 0.01)
+    # s differs eightfold in its root, u almost not
+    assert s[20, 1] / s[20, 0] > 50 and abs(u[20, 0] / u[20, 1] - 1) < 0.03
+    assert all(w["no_lr"]) and re.search(r"plain gradient step -lr g_t\s+—", w["table"])
+    assert w["step_after_cell"] == 20
+    md = _flat(_cell(nb, "watch-units").source)
+    assert f"`s` is {s[20, 0]:.3f} for $x_1$ and {s[20, 1]:.1f} for $x_2$" in md
+    assert f"{u[20, 0]:.2e} and {u[20, 1]:.2e}" in md
+    assert f"{pure[0, 0]:.3f}" == f"{pure[0, 1]:.3f}" and f"${pure[0, 0]:.3f}$ in both" in md
+    assert f"{pure[20, 0]:.2f}" == f"{pure[20, 1]:.2f}" and f"about ${pure[20, 0]:.2f}$ at step 20" in md
+    assert f"{upd[0, 0]:.5f}" == f"{upd[0, 1]:.5f}" and f"it is {upd[0, 0]:.5f} in both coordinates at step 0" in md
+    assert f"and {upd[20, 0]:.5f} and {upd[20, 1]:.5f} at step 20" in md
+    out = nbrun._outputs_text(_cell(nb, "watch-units-code"))
+    assert f"s at step 20: ({s[20, 0]:.3f}, {s[20, 1]:.1f}); u at step 20: ({u[20, 0]:.2e}, {u[20, 1]:.2e})" in out
+    for k in (0, 1, 2, 10, 20):
+        row = (k, *typical[k], *pure[k], *upd[k])
+        assert "{:6.0f} | {:.5f} {:.5f}    | {:7.3f} {:7.3f}   | {:.5f} {:.5f}".format(*row) in out

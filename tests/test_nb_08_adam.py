@@ -1,6 +1,7 @@
 """Chapter 7 (Adam): run the notebook in a real kernel and check its numbers and claims."""
 import re
 
+import numpy as np
 import pytest
 
 import nbrun
@@ -199,10 +200,42 @@ print(json.dumps({
 """
 
 
+# The "watch Adam's first steps" cell: what it holds, the inspection with and without bias
+# correction, and Adam by hand from the objective's start.
+WATCH = r"""
+import json
+import numpy as _np
+_e = ex_adam
+_out = {'after_cell': [int(_e.controls['step'].value), bool(_e.controls['bias_correction'].value)],
+        'cell': [[on, k, None if f is None else list(f), list(u)] for (on, k), (f, u) in watch_adam.items()],
+        'rows': []}
+for _on in (True, False):
+    _e.controls['bias_correction'].value = _on
+    for _t in range(3):
+        _e.controls['step'].value = _t
+        _i = _e.inspection
+        _out['rows'].append([_on, _t, None if _i['bias_correction'] is None else list(_i['bias_correction']),
+                             _i['update'].tolist(), _i['grad'].tolist()])
+_out['hand'] = []
+for _on in (True, False):
+    _x, _m, _v = _np.array(_e.objective.start, dtype=float), _np.zeros(2), _np.zeros(2)
+    for _k in (1, 2, 3):
+        _g = _e.objective.grad(_x)
+        _m, _v = 0.9 * _m + 0.1 * _g, 0.999 * _v + 0.001 * _g * _g
+        _mh, _vh = (_m / (1 - 0.9 ** _k), _v / (1 - 0.999 ** _k)) if _on else (_m, _v)
+        _new = _x - 0.4 * _mh / (_np.sqrt(_vh) + 1e-6)
+        _out['hand'].append((_new - _x).tolist())
+        _x = _new
+_e.controls['bias_correction'].value, _e.controls['step'].value = _out['after_cell'][1], _out['after_cell'][0]
+_out['hp'] = [float(_e.controls[k].value) for k in ('eta', 'beta1', 'beta2', 'eps', 'noise')]
+print(json.dumps(_out))
+"""
+
+
 @pytest.fixture(scope="module")
 def run():
     return nbrun.run_notebook(
-        NAME, {"numbers": NUMBERS, "exercises": EXERCISES, "explore": EXPLORER_CHECK,
+        NAME, {"watch": WATCH, "numbers": NUMBERS, "exercises": EXERCISES, "explore": EXPLORER_CHECK,
                "race_200": RACE_200, "guard": GUARD.replace("__SOURCE__", _weight_decay_cell_source()),
                "network": NETWORK}
     )
@@ -574,3 +607,52 @@ def test_idle_weight_answer(run):
     crossing = next(i for i, v in enumerate(idle) if v < 0)
     assert 8 <= crossing <= 13
     assert min(idle) < -0.01 and max(abs(v) for v in idle[100:]) < 1e-3 and abs(idle[-1]) < 1e-4
+
+
+def _cell(nb, cell_id):
+    return next(c for c in nb.cells if c.get("id") == cell_id)
+
+
+def _flat(text):
+    return " ".join(text.split())
+
+
+def test_watch_adams_first_steps(run):
+    """The prompt after the explorer: the bias-correction factors at updates 1-3, the first
+    update of size eta with the correction and 3.16 eta without; every number is the kernel's."""
+    nb, r, _ = run
+    w = r["watch"]
+    assert w["hp"] == [0.4, 0.9, 0.999, 1e-6, 0.0]
+    assert w["after_cell"] == [0, True]                   # the cell switches the correction back on
+    assert [row[:3] for row in w["cell"]] == [row[:3] for row in w["rows"]]
+    assert [row[3] for row in w["cell"]] == [row[3] for row in w["rows"]]
+    upd = np.array([row[3] for row in w["cell"]])
+    assert np.allclose(upd, np.array(w["hand"]), rtol=1e-12, atol=0)
+    with_c, without = upd[:3], upd[3:]
+    factors = [row[2] for row in w["cell"][:3]]
+    for k, f in zip((1, 2, 3), factors):
+        assert f == pytest.approx([1 - 0.9 ** k, 1 - 0.999 ** k], rel=1e-12)
+    assert all(row[2] is None for row in w["cell"][3:])
+    assert w["rows"][0][4] == [-1.0, -8.0]
+    # with correction: the first update is eta (up to eps) in both coordinates, then just under it
+    assert np.all(np.abs(with_c[0] - 0.4) < 1e-6)
+    assert np.all((with_c[1:] < 0.4) & (with_c[1:] > 0.38))
+    # without: (1 - beta1) / sqrt(1 - beta2) = 3.16 eta, and the steps along x1 grow
+    assert np.allclose(without[0] / 0.4, 0.1 / np.sqrt(0.001), rtol=1e-4)   # eps: 3e-5 of sqrt(v)
+    assert f"{without[0, 0] / 0.4:.2f}" == f"{without[0, 1] / 0.4:.2f}" == "3.16"
+    assert without[0, 0] < without[1, 0] < without[2, 0]
+    md = _flat(_cell(nb, "watch-first-steps").source)
+    assert "is " + ", ".join(f"{f[0]:.3f}" for f in factors) + " and" in md
+    assert "is " + ", ".join(f"{f[1]:.4f}" for f in factors) + "." in md
+    assert f"the first update is {with_c[0, 0]:.3f} in both coordinates, exactly $\\eta$" in md
+    assert f"{with_c[0, 1]:.3f}" == "0.400"
+    assert (f"({with_c[1, 0]:.3f} and {with_c[1, 1]:.3f}, then {with_c[2, 0]:.3f} and "
+            f"{with_c[2, 1]:.3f})") in md
+    assert f"{without[0, 0]:.3f}" == f"{without[0, 1]:.3f}"
+    assert f"the first update is {without[0, 0]:.3f} in both coordinates, ${without[0, 0] / 0.4:.2f}\\,\\eta$" in md
+    assert f"to {without[1, 0]:.3f} and {without[2, 0]:.3f} (${without[2, 0] / 0.4:.2f}\\,\\eta$)" in md
+    out = nbrun._outputs_text(_cell(nb, "watch-first-steps-code"))
+    for (on, k, f, u) in w["cell"]:
+        text = "1 - beta1^k = %.3f, 1 - beta2^k = %.4f" % tuple(f) if on else "no correction"
+        assert (f"step {k} (update k = {k + 1}): {text:42s} update ({u[0]:.3f}, {u[1]:.3f})"
+                f" = ({u[0] / 0.4:.2f}, {u[1] / 0.4:.2f}) eta") in out
