@@ -47,6 +47,9 @@ out = {
     'runs': {name: _runs(res) for name, res in adam_runs.items()},
     'decay_best': decay_best,
     'explorer_ends': {f'{a}|{b}': v for (a, b), v in explorer_ends.items()},
+    'warm_first': {str(w): v for w, v in warm_first.items()},
+    'warm_state': [ex_warm.controls['warmup'].value, ex_warm.controls['step'].value,
+                   ex_warm.controls['schedule'].value, float(ex_warm.controls['lr'].value)],
     'g': [float(v) for v in g], 'g_norm': [float(v) for v in g_norm], 'g_value': [float(v) for v in g_value],
     'clip_pkg_diff': float(clip_pkg_diff),
     'torch_norm_clipped': [float(v) for v in torch_norm_clipped],
@@ -287,6 +290,25 @@ def test_explorers(run):
     ends = r["numbers"]["explorer_ends"]
     for name in ("gd, lr 0.1", "adam, lr 0.3"):
         assert ends[f"{name}|polynomial"] < ends[f"{name}|constant"] < ends[f"{name}|exponential"], name
+
+
+def test_warmup_on_the_explorer(run):
+    """Adam's first update is lr long per coordinate without warm-up and lr/10 with it, growing
+    by about 0.045 per step over 10 warm-up steps; the cell leaves the explorer as it opened."""
+    nb, r, _ = run
+    w = r["numbers"]["warm_first"]
+    assert w["0"]["first"][0] == pytest.approx(0.5, rel=1e-6)
+    for key in ("10", "30"):
+        assert w[key]["first"][0] == pytest.approx(0.05, rel=1e-6)
+        assert w[key]["first"][0] < w[key]["first"][1] < w[key]["first"][2] < 0.5
+    assert [round(b - a, 3) for a, b in zip(w["10"]["first"], w["10"]["first"][1:])] == [0.045, 0.045]
+    # "for this one noise sequence the runs with warm-up also end lower"
+    assert w["30"]["f_end"] < w["10"]["f_end"] < w["0"]["f_end"]
+    assert r["numbers"]["warm_state"] == [10, 0, "cosine with warm-up", 0.5]
+    text = nbrun.all_text(nb)
+    assert "first three updates 0.500" in text and "first three updates 0.050" in text
+    md = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "starts at $0.05$" in md and "grows by about $0.045$ per step" in md
 
 
 def test_clipping(run):
