@@ -313,7 +313,7 @@ def test_own_adagrad_and_adadelta_rules_get_their_effective_step():
     for t in range(31):
         ins = at_step(ex, t)
         np.testing.assert_allclose(ins["effective_step"], 0.4 / np.sqrt(ins["state"]["s"] + 1e-6), rtol=1e-9)
-        assert ins["adaptive"] and ins["state_names"]["s"].startswith("accumulated squared gradients")
+        assert ins["adaptive"] and ins["state_names"]["s"] == "sum or average of squared gradients s"
         widths.append(ex.inspector.box.get_width())
     assert all(b <= a for a, b in zip(widths, widths[1:]))  # AdaGrad's box only shrinks
     ex = E.explore(adadelta_rule, steps=30)

@@ -104,7 +104,7 @@ _GENERIC_STATE: Dict[str, Tuple[str, str]] = {
     "m": ("first moment m", DIRECTION), "exp_avg": ("first moment exp_avg", DIRECTION),
     "momentum_buffer": ("momentum buffer", DIRECTION), "velocity": ("velocity", DIRECTION),
     "b": ("momentum buffer b", DIRECTION),
-    "s": ("accumulated squared gradients s", SQUARE), "sum": ("sum of squared gradients", SQUARE),
+    "s": ("sum or average of squared gradients s", SQUARE), "sum": ("sum of squared gradients", SQUARE),
     "exp_avg_sq": ("second moment exp_avg_sq", SQUARE),
     "square_avg": ("average of squared gradients", SQUARE),
     "vmax": ("largest second moment v_max", SQUARE),
