@@ -24,9 +24,9 @@ lab: setup
 
 test: setup-browser setup-colab test-main test-colab
 
-# Two workers; each test file stays whole on one worker, so its notebook runs once (the browser
-# tests split by notebook; tests/conftest.py). One thread per kernel, so the two workers do not
-# oversubscribe the two cores.
+# Two workers; each test file stays whole on one worker, so its notebook runs once and the browser
+# tests run one page at a time (tests/conftest.py). One thread per kernel, so the two workers do
+# not oversubscribe the two cores.
 XDIST := -n $(or $(TEST_WORKERS),2) --dist loadgroup
 
 test-main: setup
