@@ -132,13 +132,16 @@ def _check_state(page, i, k, where, target, per_px, before_sha) -> List[str]:
     return problems
 
 
-def check_clicks(page: bs.NotebookPage) -> List[Dict[str, Any]]:
+def check_clicks(page: bs.NotebookPage, only: Optional[List[int]] = None) -> List[Dict[str, Any]]:
     """Click, drag and click outside on every explorer of the page (see the module's
-    docstring); asserts, and returns what was done per explorer."""
+    docstring), or on the explorers ``only`` lists (their indexes in the page); asserts, and
+    returns what was done per explorer."""
     dom, kernel, mapping = bs.match_explorers(page)
     problems, report = [], []
     mouse = page.page.mouse
     for i in range(len(dom)):
+        if only is not None and i not in only:
+            continue
         k = mapping[i]
         assert k is not None, f"explorer {i} in the page shows no kernel explorer's current frame"
         g = _geometry(page, k)
