@@ -46,6 +46,10 @@ POINTER_EVENTS = ("click", "mousedown", "mousemove", "mouseup", "mouseleave")
 #: ipyevents sends at most one event of a kind per this many milliseconds (mouse moves in a
 #: drag; the last one of a burst is always sent).
 EVENT_WAIT_MS = 30
+#: For this long (seconds) after a click or drag last moved a slider, a value for it from the
+#: page that the pointer had set before its latest one is a late echo (see
+#: ``_LiveFigure._late_echo``).
+POINTER_ECHO_SECONDS = 3.0
 
 NOTE_NO_IPYEVENTS = (
     "Clicking on the plot needs the ipyevents package: <code>pip install ipyevents</code>, then "
@@ -84,22 +88,38 @@ def _colab_without_widget_manager() -> bool:
 def _event_pixel(event, width: float, height: float) -> Optional[Tuple[float, float]]:
     """The PNG pixel (x from the left, y from the top) under a pointer event of ipyevents.
 
-    The event's position relative to the image (``relativeX/Y``, CSS pixels) is scaled by the
-    image's size on the page (``boundingRectWidth/Height``) against the PNG's size, so it holds
-    whatever size the browser shows the image at. Without those fields, ipyevents' own
-    ``dataX/Y`` (PNG pixels, rounded) is used. None when the event has no position.
+    The event's position relative to the image (CSS pixels: ``clientX/Y`` minus
+    ``boundingRectLeft/Top``, else ipyevents' ``relativeX/Y``, which it rounds to whole pixels)
+    is scaled by the image's size on the page (``boundingRectWidth/Height``) against the PNG's
+    size, so it holds whatever size the browser shows the image at. Without those fields,
+    ipyevents' own ``dataX/Y`` (PNG pixels, rounded) is used. None when the event has no
+    position.
     """
     def num(key):
         v = event.get(key)
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
 
     rx, ry, rw, rh = (num(k) for k in ("relativeX", "relativeY", "boundingRectWidth", "boundingRectHeight"))
+    cx, cy, left, top = (num(k) for k in ("clientX", "clientY", "boundingRectLeft", "boundingRectTop"))
+    if None not in (cx, cy, left, top):
+        # ipyevents rounds relativeX/Y (clientX - the box's left) to whole pixels, but the box
+        # often sits at a fraction of a pixel: the pointer's own position is exact
+        rx, ry = cx - left, cy - top
     if None not in (rx, ry, rw, rh) and rw > 0 and rh > 0:
         return rx * width / rw, ry * height / rh
     dx, dy = num("dataX"), num("dataY")
     if dx is not None and dy is not None:
         return dx, dy
     return None
+
+
+def _from_page(widget) -> bool:
+    """Whether ``widget``'s value is being set by a message from the page (ipywidgets 7 and 8
+    apply a front end's state under ``_property_lock``; a ``SliderText`` through its parts)."""
+    for part in (widget, getattr(widget, "slider", None), getattr(widget, "text", None)):
+        if part is not None and "value" in (getattr(part, "_property_lock", None) or {}):
+            return True
+    return False
 
 
 def _encode_png(rgba: np.ndarray) -> bytes:
@@ -180,6 +200,8 @@ class _LiveFigure:
         """An ``ipyevents.Event`` on the image (``self.events``, None without ipyevents) and
         ``self.events_note``, an HTML note where clicks cannot work (else None)."""
         self._dragging = False
+        self._pointer_trail: dict = {}  # control -> the values clicks and drags gave it, in order
+        self._pointer_time = -math.inf
         self.events = None
         note = None
         module = _ipyevents()
@@ -254,6 +276,43 @@ class _LiveFigure:
             self._dragging = False
         self._pointer_to(x, y)
 
+    def _pointer_set(self, values) -> None:
+        """``_set`` for a click or a drag; remembers the values it gave (``_late_echo``)."""
+        now = time.monotonic()
+        if now - self._pointer_time > POINTER_ECHO_SECONDS:
+            self._pointer_trail = {}
+        self._pointer_time = now
+        for name, value in values.items():
+            trail = self._pointer_trail.setdefault(name, [])
+            trail.append(float(value))
+            del trail[:-256]
+        self._set(values)
+
+    def _late_echo(self, name: str, widget) -> bool:
+        """Whether the page just sent back, late, a value that a click or drag had set before.
+
+        A page's slider (ipywidgets 8's FloatSlider) sends a value the kernel set back to the
+        kernel when its own step arithmetic makes it differ in the last bits (-0.89 comes back
+        as -0.8900000000000001). During a drag the kernel sets the start sliders faster than a
+        busy page applies them, so such an echo of an earlier point of the drag arrives after
+        later points and would pull the start back. A value from the page that equals one the
+        pointer gave before its latest one, within ``POINTER_ECHO_SECONDS`` of it, is such an
+        echo; any other value from the page (the learner moved the slider) ends the trail."""
+        trail = self._pointer_trail.get(name)
+        if not trail or not _from_page(widget):
+            return False
+        if time.monotonic() - self._pointer_time > POINTER_ECHO_SECONDS:
+            self._pointer_trail.pop(name, None)
+            return False
+        value = float(widget.value)
+        tol = 1e-6 * float(getattr(widget, "step", 0) or 0) + 1e-12 * max(1.0, abs(value))
+        if abs(value - trail[-1]) <= tol:
+            return False
+        if any(abs(value - old) <= tol for old in trail[:-1]):
+            return True
+        self._pointer_trail.pop(name, None)
+        return False
+
     def _pointer_axes(self):  # the axes that take clicks (None: none); overridden
         return None
 
@@ -317,6 +376,10 @@ class _LiveFigure:
 
     def _on_control(self, name: str) -> None:
         widget = self.controls.get(name)
+        if widget is not None and self._late_echo(name, widget):
+            with self._quiet():  # back to the pointer's latest value, which is computed
+                widget.value = self._pointer_trail[name][-1]
+            return
         if widget is not None:
             _fit_value(widget)  # a value set from Python off the slider's grid
         self._apply(name)

@@ -224,7 +224,7 @@ class Explorer1D(_LiveFigure):
         """A click (or a drag) on the plot puts x0 at the grid point of its slider nearest x."""
         x0 = _nearest(self.controls["x0"], x)
         if x0 != float(self.controls["x0"].value):
-            self._set({"x0": x0})
+            self._pointer_set({"x0": x0})
 
     def reset_sliders(self) -> None:
         """lr (the method's default), x0 (the objective's start) and steps back."""

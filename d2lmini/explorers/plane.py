@@ -452,7 +452,7 @@ class _Contour2D(_LiveFigure):
         c = self.controls
         x1, x2 = _nearest(c["x1"], x), _nearest(c["x2"], y)
         if (x1, x2) != (float(c["x1"].value), float(c["x2"].value)):
-            self._set({"x1": x1, "x2": x2})
+            self._pointer_set({"x1": x1, "x2": x2})
 
     def _finish(self) -> None:
         """First computation and frame."""
