@@ -27,7 +27,7 @@ test: setup-browser setup-colab test-main test-colab
 # Two workers; each test file stays whole on one worker, so its notebook runs once and the browser
 # tests run one page at a time (tests/conftest.py). One thread per kernel, so the two workers do
 # not oversubscribe the two cores.
-XDIST := -n $(or $(TEST_WORKERS),2) --dist loadgroup
+XDIST := -n $(or $(TEST_WORKERS),2) --dist loadfile
 
 test-main: setup
 	OMP_NUM_THREADS=1 $(PY) -m pytest tests -p no:cacheprovider $(XDIST)
