@@ -169,27 +169,25 @@ def _guess_kind(key: str, state: Dict[str, Any]) -> Tuple[str, str]:
     return f"state[{key!r}]", OTHER
 
 
-def _vector(value: Any, size: int) -> Optional[np.ndarray]:
-    """A state entry as a float vector of ``size`` numbers, or None when it is not one."""
+def _floats(value: Any) -> Optional[np.ndarray]:
+    """A state entry as a float array, or None when it holds no numbers (a bool is a flag)."""
     if isinstance(value, (bool, np.bool_)):
         return None
     try:
-        arr = np.asarray(value, dtype=float)
+        return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         return None
-    if arr.size == size:
-        return arr.reshape(size)
-    return None
+
+
+def _vector(value: Any, size: int) -> Optional[np.ndarray]:
+    """A state entry as a float vector of ``size`` numbers, or None when it is not one."""
+    arr = _floats(value)
+    return arr.reshape(size) if arr is not None and arr.size == size else None
 
 
 def _scalar(value: Any) -> Optional[float]:
-    if isinstance(value, (bool, np.bool_)):
-        return None
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        return None
-    return float(arr.reshape(-1)[0]) if arr.size == 1 else None
+    arr = _floats(value)
+    return float(arr.reshape(-1)[0]) if arr is not None and arr.size == 1 else None
 
 
 # ---------------------------------------------------------------------------------------------
