@@ -44,7 +44,9 @@ out = {
     'first_loss': {f'{k[0]}|{k[1]}': [float(v) for v in vs] for k, vs in first_loss.items()},
     'explorer_end': [float(v) for v in explorer_adadelta.trajectory[-1]],
     'explorer_controls': sorted(explorer_adadelta.controls),
-    'eps_is_log': hasattr(explorer_adadelta.controls['eps'], 'base'),
+    # eps moves on a log scale: a log slider, or a ladder of decades (values spanning powers of ten)
+    'eps_is_log': (lambda w: hasattr(w, 'base') or (lambda v: min(v) > 0 and max(v) / min(v) >= 100)(
+        [o[1] if isinstance(o, tuple) else o for o in getattr(w, 'options', [1])]))(explorer_adadelta.controls['eps']),
     'checks_right': [said(d2l.check, 'adadelta.first_step', abs(adadelta_rule(np.array([-5.0]), np.array([-1.0]), {}, eps=1e-4)[0] + 5.0)),
                      said(d2l.check, 'adadelta.max_curvature', 2.0),
                      said(d2l.check, 'adadelta.torch_lr', 0.5),
