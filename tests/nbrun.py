@@ -70,6 +70,18 @@ print(_json.dumps(_report))
 """
 
 
+#: Probe helpers for sliders of any kind: a FloatSlider, a log slider, or a ladder of values
+#: (a SelectionSlider of (label, value) options, as the explorers give eps, beta2, rho, ...).
+SLIDER_HELPERS = r"""
+def _slider_values(w):
+    if hasattr(w, 'options'):
+        return [o[1] if isinstance(o, tuple) else o for o in w.options]
+    return [w.base ** w.min, w.base ** w.max] if hasattr(w, 'base') else [w.min, w.max]
+def _is_log(w):
+    v = _slider_values(w)
+    return hasattr(w, 'base') or (min(v) > 0 and max(v) / min(v) >= 100)
+"""
+
 def _outputs_text(cell) -> str:
     parts = []
     for out in cell.get("outputs", []):

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.notebook
 
 NAME = "06_rmsprop.ipynb"
 
-NUMBERS = r"""
+NUMBERS = nbrun.SLIDER_HELPERS + r"""
 import json, io, contextlib
 import numpy as _np
 def pt(p):
@@ -39,9 +39,7 @@ out = {
     'ls_scratch': [float(v) for v in ls_scratch], 'ls_torch': [float(v) for v in ls_torch],
     'explorer_end': [float(v) for v in explorer_rmsprop.trajectory[-1]],
     'explorer_controls': sorted(explorer_rmsprop.controls),
-    # eps moves on a log scale: a log slider, or a ladder of decades (values spanning powers of ten)
-    'eps_is_log': (lambda w: hasattr(w, 'base') or (lambda v: min(v) > 0 and max(v) / min(v) >= 100)(
-        [o[1] if isinstance(o, tuple) else o for o in getattr(w, 'options', [1])]))(explorer_rmsprop.controls['eps']),
+    'eps_is_log': _is_log(explorer_rmsprop.controls['eps']),  # a log slider or a ladder of decades
     'checks_right': [said(d2l.check, 'rmsprop.gamma_one', 0.4 / math.sqrt(1e-6)),
                      said(d2l.check, 'rmsprop.first_step', torch_2d(torch.optim.RMSprop, steps=1, verbose=False, lr=0.01)[1][0] + 5.0),
                      said(d2l.check, 'rmsprop.half_life', math.log(2) / math.log(1 / 0.99)),
@@ -49,9 +47,7 @@ out = {
     'checks_wrong': [said(d2l.check, 'rmsprop.gamma_one', 0.4), said(d2l.check, 'rmsprop.first_step', 0.03),
                      said(d2l.check, 'rmsprop.half_life', 100), said(d2l.check, 'rmsprop.noise_step', 0.4 / 0.5)],
     'gamma_one_step': [float(v) for v in rmsprop_rule(np.array([-5.0, -2.0]), np.array([-1.0, -8.0]), {}, gamma=1.0)],
-    # a slider's top value; gamma may be a ladder of nines (a SelectionSlider of (label, value))
-    'gamma_slider_max': (lambda w: float(w.max) if hasattr(w, 'max') else float(max(
-        o[1] if isinstance(o, tuple) else o for o in w.options)))(explorer_rmsprop.controls['gamma']),
+    'gamma_slider_max': float(max(_slider_values(explorer_rmsprop.controls['gamma']))),
     'merged_table': {f'{k[0]}/{k[1]}': [float(f_2d(*v))] for k, v in merged_ends.items()},
     'rotated': {'rms_first': [float(v) for v in rms_rotated[1]],
                 'rms_across': [float(v) for v in across(rms_rotated)],

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.notebook
 
 NAME = "07_adadelta.ipynb"
 
-NUMBERS = r"""
+NUMBERS = nbrun.SLIDER_HELPERS + r"""
 import json, io, contextlib
 import numpy as _np
 def pt(p):
@@ -44,9 +44,7 @@ out = {
     'first_loss': {f'{k[0]}|{k[1]}': [float(v) for v in vs] for k, vs in first_loss.items()},
     'explorer_end': [float(v) for v in explorer_adadelta.trajectory[-1]],
     'explorer_controls': sorted(explorer_adadelta.controls),
-    # eps moves on a log scale: a log slider, or a ladder of decades (values spanning powers of ten)
-    'eps_is_log': (lambda w: hasattr(w, 'base') or (lambda v: min(v) > 0 and max(v) / min(v) >= 100)(
-        [o[1] if isinstance(o, tuple) else o for o in getattr(w, 'options', [1])]))(explorer_adadelta.controls['eps']),
+    'eps_is_log': _is_log(explorer_adadelta.controls['eps']),  # a log slider or a ladder of decades
     'checks_right': [said(d2l.check, 'adadelta.first_step', abs(adadelta_rule(np.array([-5.0]), np.array([-1.0]), {}, eps=1e-4)[0] + 5.0)),
                      said(d2l.check, 'adadelta.max_curvature', 2.0),
                      said(d2l.check, 'adadelta.torch_lr', 0.5),
