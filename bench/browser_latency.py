@@ -124,7 +124,7 @@ def measure(page: bs.NotebookPage, key: str, slider, presses: int, warmup: int =
             timeout: float = 30) -> list:
     """Latency (ms) of ``presses`` key presses on ``slider`` (a locator), alternating
     ArrowRight/ArrowLeft: keydown timestamp to the last picture change under ``key``."""
-    handle = slider.locator(".noUi-handle")
+    handle = slider.locator(bs.SLIDER_HANDLE)
     handle.scroll_into_view_if_needed()
     handle.focus()
     out = []
@@ -208,9 +208,7 @@ def measure_play(page: bs.NotebookPage, kidx: int, timeout: float = 120.0) -> di
     """Play the first explorer's whole path at the fastest speed; frames the page received."""
     key = "explorer-0"
     sliders = {x["label"]: x["index"] for x in page.describe(0)["sliders"]}
-    speed = page.slider_locator(0, sliders["ms per step"]).locator(".noUi-handle")
-    speed.scroll_into_view_if_needed()
-    speed.focus()
+    page.focus_slider(0, sliders["ms per step"])
     page.page.keyboard.press("Home")
     live = f"__import__('d2lmini').explorers.live_explorers()[{kidx}]"
     deadline = time.monotonic() + 20
@@ -221,14 +219,13 @@ def measure_play(page: bs.NotebookPage, kidx: int, timeout: float = 120.0) -> di
             if interval == fastest:
                 break
             time.sleep(0.1)
-    step = page.slider_locator(0, sliders["step t"]).locator(".noUi-handle")
-    step.focus()
-    if page.describe(0)["sliders"][sliders["step t"]]["now"] != 0:
+    page.focus_slider(0, sliders["step t"])
+    if page.describe(0)["sliders"][sliders["step t"]]["readout"] != "0":
         since = page.changes(key)
         page.page.keyboard.press("Home")
         page.wait_settled(key, since)
     since = page.changes(key)
-    page.explorer_locator(0).locator(".widget-play button").nth(0).click()
+    page.play_button(0).click()
     t_click = page.page.evaluate("() => performance.now()")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:  # Play stops by itself at the last step

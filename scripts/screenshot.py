@@ -62,11 +62,9 @@ def main() -> int:
         if step is None:
             print(f"the first explorer of {target} has no step slider")
             return 1
-        presses = args.step - int(step["now"])
+        presses = args.step - int(step["readout"])
         if presses:
-            handle = page.slider_locator(0, step["index"]).locator(".noUi-handle")
-            handle.scroll_into_view_if_needed()
-            handle.focus()
+            page.focus_slider(0, step["index"])
             since = page.changes("explorer-0")
             for _ in range(abs(presses)):
                 page.page.keyboard.press("ArrowRight" if presses > 0 else "ArrowLeft")

@@ -64,8 +64,12 @@ fi
 
 echo "==> installing d2lmini and its dependencies"
 if [ "$MODE" = colab ]; then
-  # What Google Colab ships: ipywidgets 7 and the inline backend, no ipympl.
-  $PIP install -q -e ".[torch,test]" "ipywidgets>=7.6,<8"
+  # What Google Colab ships: ipywidgets 7 and the inline backend, no ipympl. The browser test
+  # of this environment (make test-colab) drives ipywidgets 7's own frontend, jupyterlab_widgets
+  # 1.1 (@jupyter-widgets/controls 4: jQuery UI sliders), with ipyevents' extension, in
+  # JupyterLab 4, where both render and take clicks, keys and drags (tested with jupyterlab
+  # 4.6.6, jupyterlab_widgets 1.1.11, ipyevents 2.0.4).
+  $PIP install -q -e ".[torch,test]" "ipywidgets>=7.6,<8" "jupyterlab_widgets>=1.1,<2" "jupyterlab>=4,<5"
   $PIP uninstall -q -y ipympl >/dev/null 2>&1 || true
 else
   $PIP install -q -e ".[torch,lab,test]" "ipywidgets>=8,<9"

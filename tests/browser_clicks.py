@@ -227,34 +227,61 @@ def with_settle(page, watch, since):
         pass
 
 
+def check_scratch_notebook(server: bs.LabServer, context, name: str, cells: List[str],
+                           kinds: List[str], *others: Callable[[bs.NotebookPage], Any],
+                           environment: Optional[Callable[[bs.NotebookPage], Any]] = None,
+                           clicks_on_each_kind: bool = False):
+    """Write a notebook of ``cells`` into the lab server's served temporary folder (only there),
+    open and run it in a page: it runs without errors and shows explorers of ``kinds`` (in
+    order), each drawing into an image; ``environment(page)`` (if given) checks the widget stack
+    and backend; then the readouts are true (:func:`browser_readouts.check_readouts`), the
+    caller's checks ``others(page)`` run, then the clicks and drags (:func:`check_clicks`) on
+    every explorer, or with ``clicks_on_each_kind`` on the first of each kind (the page's
+    events reach every explorer of a kind the same way). Returns what each check reported."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    server.write_notebook(name, nb)
+    page = bs.NotebookPage(server, context, name)
+    try:
+        page.open()
+        unexecuted = page.run_all()
+        errors = page.error_outputs()
+        assert not unexecuted and not errors, f"{name}: cells not run {unexecuted}, errors {errors}"
+        out = {"environment": environment(page) if environment is not None else None}
+        dom = page.explorers()
+        assert len(dom) == len(kinds) and all(d["figure"] == "image" for d in dom), (
+            f"{name}: {len(dom)} explorers in the page ({[d['figure'] for d in dom]}), "
+            f"{len(kinds)} expected")
+        mapping = bs.match_explorers(page)[2]
+        assert None not in mapping, f"{name}: a picture in the page is no explorer's current frame {mapping}"
+        found = [_geometry(page, k)["kind"] for k in mapping]
+        assert found == list(kinds), found
+        out["readouts"] = browser_readouts.check_readouts(page)
+        for n, check in enumerate(others):
+            out[f"check {n}"] = check(page)
+        firsts = sorted({kind: i for i, kind in reversed(list(enumerate(found)))}.values())
+        out["clicks"] = check_clicks(page, only=firsts if clicks_on_each_kind else None)
+        assert not page.page_errors, page.page_errors
+        return out
+    finally:
+        page.close()
+
+
+def _widget_backend(page: bs.NotebookPage) -> str:
+    backend = bs.kernel_value(page, "__import__('matplotlib').get_backend()")
+    assert "ipympl" in backend.lower() or "widget" in backend.lower(), backend
+    return backend
+
+
 def check_widget_backend(server: bs.LabServer, context, *others: Callable[[bs.NotebookPage], Any]):
     """The widget backend (``%matplotlib widget``) in one generated notebook: it runs without
     errors; each explorer draws into an image as under the inline backend; the readouts are
     true (:func:`browser_readouts.check_readouts`), then the caller's checks ``others(page)``
     run, then the clicks and drags (:func:`check_clicks`)."""
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in WIDGET_BACKEND_CELLS]
-    server.write_notebook(WIDGET_BACKEND_NOTEBOOK, nb)  # the served temporary folder only
-    page = bs.NotebookPage(server, context, WIDGET_BACKEND_NOTEBOOK)
-    try:
-        page.open()
-        unexecuted = page.run_all()
-        errors = page.error_outputs()
-        assert not unexecuted and not errors, f"the widget-backend notebook: {unexecuted} {errors}"
-        backend = bs.kernel_value(page, "__import__('matplotlib').get_backend()")
-        assert "ipympl" in backend.lower() or "widget" in backend.lower(), backend
-        dom = page.explorers()
-        assert len(dom) == 5 and all(d["figure"] == "image" for d in dom), [d["figure"] for d in dom]
-        kinds = [_geometry(page, k)["kind"] for k in bs.match_explorers(page)[2]]
-        assert kinds == ["Explorer2D", "Explorer2D", "Explorer2D", "Race", "Explorer1D"], kinds
-        out = {"readouts": browser_readouts.check_readouts(page)}
-        for n, check in enumerate(others):
-            out[f"check {n}"] = check(page)
-        out["clicks"] = check_clicks(page)
-        assert not page.page_errors, page.page_errors
-        return out
-    finally:
-        page.close()
+    return check_scratch_notebook(
+        server, context, WIDGET_BACKEND_NOTEBOOK, WIDGET_BACKEND_CELLS,
+        ["Explorer2D", "Explorer2D", "Explorer2D", "Race", "Explorer1D"], *others,
+        environment=_widget_backend)

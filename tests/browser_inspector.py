@@ -188,10 +188,6 @@ def check_state(page, i, k, where, before_sha=None):
     return sha, state
 
 
-def _play_buttons(page, i):
-    return page.explorer_locator(i).locator(".widget-play button")
-
-
 def exercise_inspector(page, dom, kernel, mapping, play_timeout: float = 30.0):
     """Move ``step`` with the keyboard, play and pause, pick a race's run: on every explorer."""
     report = []
@@ -217,9 +213,7 @@ def exercise_inspector(page, dom, kernel, mapping, play_timeout: float = 30.0):
 
         # 2. the fastest speed (Home), then Play from step 0 and pause
         js, _ = _slider_index(page, i, "ms per step")
-        handle = page.slider_locator(i, js).locator(".noUi-handle")
-        handle.scroll_into_view_if_needed()
-        handle.focus()
+        page.focus_slider(i, js)
         page.page.keyboard.press("Home")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -231,8 +225,7 @@ def exercise_inspector(page, dom, kernel, mapping, play_timeout: float = 30.0):
             f"{where}: Home on the speed slider gave speed {state['speed']} and Play interval "
             f"{state['interval']} (fastest {state['speed_min']})")
         js0, _ = _slider_index(page, i, "step t")
-        handle = page.slider_locator(i, js0).locator(".noUi-handle")
-        handle.focus()
+        page.focus_slider(i, js0)
         since = page.changes(f"explorer-{i}")
         page.page.keyboard.press("Home")  # step 0
         _settle(page, i, since, f"{where}, step to 0 (Home)")
@@ -240,9 +233,8 @@ def exercise_inspector(page, dom, kernel, mapping, play_timeout: float = 30.0):
         assert state["step"] == 0, f"{where}: Home on the step slider gave step {state['step']}"
         if state["step_max"] < 2:
             continue
-        buttons = _play_buttons(page, i)
         since = page.changes(f"explorer-{i}")
-        buttons.nth(0).click()  # play
+        page.play_button(i).click()
         target = min(4, state["step_max"])
         deadline = time.monotonic() + play_timeout
         shown = 0
@@ -252,7 +244,12 @@ def exercise_inspector(page, dom, kernel, mapping, play_timeout: float = 30.0):
             if shown >= target:
                 break
             time.sleep(0.05)
-        buttons.nth(0).click()  # pause (the same button toggles)
+        try:  # ipywidgets 8: the Play button, its icon toggled; ipywidgets 7: the one beside it
+            page.pause_button(i).click(timeout=5000)
+        except Exception as exc:  # playwright's TimeoutError: no enabled pause button
+            _, s = _slider_index(page, i, "step t")
+            if int(s["readout"]) < state["step_max"]:  # not a playback that ended by itself
+                pytest.fail(f"{where}: no pause button to click while playing ({type(exc).__name__})")
         assert shown >= target, f"{where}: Play did not reach step {target} in {play_timeout:.0f} s"
         _settle(page, i, since, f"{where}, after Play")
         # Counted once the playback settled: a busy kernel drops frames that are already out of

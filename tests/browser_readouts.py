@@ -177,7 +177,7 @@ def check_readouts(page: bs.NotebookPage) -> List[Dict[str, Any]]:
         for j, s in enumerate(page.describe(i)["sliders"]):
             if not s["visible"]:
                 continue
-            key = "ArrowLeft" if s["now"] is not None and s["max"] is not None and s["now"] >= s["max"] else "ArrowRight"
+            key = "ArrowLeft" if s["position"] is not None and s["position"] >= 1 else "ArrowRight"
             page.move_slider_keyboard(i, j, presses=1, key=key)
             moved.append(s["label"])
         try:

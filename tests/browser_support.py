@@ -62,6 +62,12 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
 
+#: A slider's handle and track, in ipywidgets 8 (noUiSlider) and ipywidgets 7 (jQuery UI, as on
+#: Colab). Both take the keyboard the same way once the handle has the focus: an arrow key moves
+#: one step, Home and End go to the ends.
+SLIDER_HANDLE = ".noUi-handle, .ui-slider-handle"
+SLIDER_TRACK = ".noUi-target, .ui-slider"
+
 #: How long an update must be quiet (no new picture) to count as settled.
 QUIET_SECONDS = 0.6
 
@@ -447,6 +453,7 @@ def chromium(headless: bool = True) -> Iterator[Any]:
 PAGE_SCRIPT = r"""
 (() => {
   if (window.__d2l) return;
+  const SLIDER_HANDLE = '__SLIDER_HANDLE__';
   const changes = {};      // key -> {count, times[]}: picture changes seen by a MutationObserver
   const keys = [];         // keydown timestamps (event.timeStamp, same clock as performance.now())
   document.addEventListener('keydown', (e) => { keys.push(e.timeStamp); }, true);
@@ -527,21 +534,41 @@ PAGE_SCRIPT = r"""
     return content ? content.innerText : '';
   }
 
+  // A slider's value range and where its handle is. ipywidgets 8 (noUiSlider) puts the values
+  // on the handle's aria attributes; ipywidgets 7 (jQuery UI) has none, only the handle's
+  // place on the track (style.left, percent), so there min/max/now are null and `position`
+  // (0 at the left end, 1 at the right) is what both have.
   function sliders(i) {
     return Array.from(root(i).querySelectorAll('.widget-slider')).map((s, j) => {
-      const handle = s.querySelector('.noUi-handle');
+      const handle = s.querySelector(SLIDER_HANDLE);
       const label = s.querySelector('.widget-label');
       const readout = s.querySelector('.widget-readout');
+      const aria = (name) => {
+        const v = handle ? handle.getAttribute(name) : null;
+        return v === null ? null : parseFloat(v);
+      };
+      const min = aria('aria-valuemin'), max = aria('aria-valuemax'), now = aria('aria-valuenow');
+      let position = null;
+      if (min !== null && max !== null && now !== null) {
+        position = max > min ? (now - min) / (max - min) : 0;
+      } else if (handle && handle.style.left.endsWith('%')) {
+        position = parseFloat(handle.style.left) / 100;
+      }
       return {
         index: j,
         label: label ? label.textContent.trim() : '',
         readout: readout ? readout.textContent.trim() : '',
         visible: visible(s),
-        min: handle ? parseFloat(handle.getAttribute('aria-valuemin')) : null,
-        max: handle ? parseFloat(handle.getAttribute('aria-valuemax')) : null,
-        now: handle ? parseFloat(handle.getAttribute('aria-valuenow')) : null,
+        min, max, now, position,
       };
     });
+  }
+
+  // Which ipywidgets draws the page's sliders: 8 (noUiSlider), 7 (jQuery UI), null (none yet).
+  function widgetsMajor() {
+    if (document.querySelector('.widget-slider .noUi-handle')) return 8;
+    if (document.querySelector('.widget-slider .ui-slider-handle')) return 7;
+    return null;
   }
 
   function describe(i) {
@@ -580,9 +607,9 @@ PAGE_SCRIPT = r"""
   }
 
   window.__d2l = {changes, keys, visible, kernelIdle, kernelStatus, observe, findExplorers, root,
-                  signature, readoutText, sliders, describe, pictureSha, settled};
+                  signature, readoutText, sliders, describe, pictureSha, settled, widgetsMajor};
 })();
-"""
+""".replace("__SLIDER_HANDLE__", SLIDER_HANDLE)
 
 
 class NotebookPage:
@@ -721,15 +748,39 @@ class NotebookPage:
     def changes(self, key: str) -> int:
         return int(self.page.evaluate("(k) => (window.__d2l.changes[k] || {count: 0}).count", key))
 
+    def widgets_major(self) -> Optional[int]:
+        """The major version of ipywidgets whose sliders the page shows (8: noUiSlider, 7: jQuery
+        UI), None while it shows no slider."""
+        return self.page.evaluate("() => window.__d2l.widgetsMajor()")
+
+    def slider_handle(self, i: int, j: int):
+        """The handle of slider ``j`` of explorer ``i`` (a locator; ipywidgets 7 or 8)."""
+        return self.slider_locator(i, j).locator(SLIDER_HANDLE)
+
+    def focus_slider(self, i: int, j: int):
+        """Scroll slider ``j`` of explorer ``i`` into view and give its handle the keyboard."""
+        handle = self.slider_handle(i, j)
+        handle.scroll_into_view_if_needed()
+        handle.focus()
+        return handle
+
+    def play_button(self, i: int):
+        """Explorer ``i``'s Play button: the one showing the play icon (ipywidgets 8 has one
+        play/pause button whose icon toggles; ipywidgets 7 a play and a pause button)."""
+        return self.explorer_locator(i).locator(".widget-play button:has(> i.fa-play)")
+
+    def pause_button(self, i: int):
+        """Explorer ``i``'s pause button while it plays: the one showing the pause icon (the same
+        button as Play in ipywidgets 8, the one beside it in ipywidgets 7)."""
+        return self.explorer_locator(i).locator(".widget-play button:not([disabled]):has(> i.fa-pause)")
+
     def move_slider_keyboard(self, i: int, j: int, presses: int = 3, key: Optional[str] = None) -> str:
         """Focus the handle of slider ``j`` of explorer ``i`` and press an arrow key ``presses``
         times (towards the middle of the range unless ``key`` is given). Returns the key."""
         s = self.describe(i)["sliders"][j]
         if key is None:
-            key = "ArrowRight" if s["now"] <= (s["min"] + s["max"]) / 2 else "ArrowLeft"
-        handle = self.slider_locator(i, j).locator(".noUi-handle")
-        handle.scroll_into_view_if_needed()
-        handle.focus()
+            key = "ArrowRight" if s["position"] <= 0.5 else "ArrowLeft"
+        self.focus_slider(i, j)
         for _ in range(presses):
             self.page.keyboard.press(key)
         return key
@@ -740,11 +791,11 @@ class NotebookPage:
         s = self.describe(i)["sliders"][j]
         slider = self.slider_locator(i, j)
         slider.scroll_into_view_if_needed()
-        handle = slider.locator(".noUi-handle").bounding_box()
-        track = slider.locator(".noUi-target").bounding_box()
+        handle = slider.locator(SLIDER_HANDLE).bounding_box()
+        track = slider.locator(SLIDER_TRACK).bounding_box()
         x0 = handle["x"] + handle["width"] / 2
         y0 = handle["y"] + handle["height"] / 2
-        direction = 1 if s["now"] <= (s["min"] + s["max"]) / 2 else -1
+        direction = 1 if s["position"] <= 0.5 else -1
         x1 = min(max(x0 + direction * fraction * track["width"], track["x"] + 1),
                  track["x"] + track["width"] - 1)
         mouse = self.page.mouse

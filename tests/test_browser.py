@@ -367,3 +367,81 @@ def test_widget_backend_explorers(lab_server, browser_context):  # issue 17, %ma
         lab_server, browser_context,
         lambda page: exercise_explorers(page, "widget_backend"),
         lambda page: browser_inspector.exercise_inspector(page, *_explorers(page)))
+
+
+# ---------------------------------------------------------------------------------------------
+# ipywidgets 7 (the Colab-like environment, ``make test-colab``)
+
+IPYWIDGETS7_NOTEBOOK = "_ipywidgets7_explorers.ipynb"
+
+#: One explorer of each kind the chapters show, under the inline backend (Colab's): a built-in
+#: rule (rule and objective drop-downs, check boxes, ladders near 1 and of decades; chapters 0,
+#: 5-10), a hand-written rule (chapters 2-8: its own ranges, a log-scale eps, an lr no grid
+#: holds, shown in a number box), noise with a warm-up schedule (chapter 9), a race of built-in
+#: and hand-written rules with its ``inspect`` drop-down (chapters 3, 4, 8, 10) and a 1-D
+#: explorer (chapters 1-3).
+IPYWIDGETS7_CELLS = [
+    "%matplotlib inline\nimport numpy as np\nimport d2lmini as d2l",
+    'named = d2l.explore("adam", beta2=0.999, eps=1e-6)\nnamed',
+    "@d2l.hyperparams(eta=(0.0, 3.0), eps=(1e-10, 1.0, 'log'))\n"
+    "def adagrad_rule(x, g, state, eta=0.4, eps=1e-6):\n"
+    "    state['s'] = state.get('s', 0.0) + g * g\n"
+    "    return x - eta * g / np.sqrt(state['s'] + eps)\n\n"
+    "own = d2l.explore(adagrad_rule, eta=0.4123, eps=1e-6)\nown",
+    "quadratic = d2l.objectives.get('quadratic', kappa=2)\n"
+    "warm = d2l.explore('adam', objective=quadratic, steps=100, stochastic=True, noise=1.0,\n"
+    "                   schedule='cosine with warm-up', warmup=10, lr=0.5)\nwarm",
+    "race = d2l.race({'heavy ball': ('momentum', {'lr': 0.3, 'momentum': 0.5}),\n"
+    "                 'mine': (adagrad_rule, {'eta': 0.4}), 'lion': ('lion', {'lr': 0.2})},\n"
+    "                objective='d2l', steps=30)\nrace",
+    "one = d2l.explore_1d('newton', objective='xcos', steps=10, lr=1.0)\none",
+]
+
+
+def _ipywidgets_major() -> int:
+    from importlib.metadata import version
+
+    return int(version("ipywidgets").split(".")[0])
+
+
+def _colab_like_stack(page) -> dict:
+    """The page runs what Colab has: ipywidgets 7 in the kernel and in the page, ipyevents,
+    the inline backend, no ipympl."""
+    stack = bs.kernel_value(page, (
+        "{'ipywidgets': __import__('ipywidgets').__version__, "
+        "'ipyevents': __import__('ipyevents').__version__, "
+        "'backend': __import__('matplotlib').get_backend(), "
+        "'ipympl': __import__('importlib.util', fromlist=['x']).find_spec('ipympl') is not None}"))
+    stack["page"] = page.widgets_major()
+    assert stack["ipywidgets"].startswith("7.") and stack["page"] == 7, (
+        f"the kernel has ipywidgets {stack['ipywidgets']}, the page draws ipywidgets "
+        f"{stack['page']}'s sliders (7 expected for both)")
+    assert "inline" in stack["backend"].lower() and not stack["ipympl"], stack
+    return stack
+
+
+@pytest.mark.colab
+@pytest.mark.skipif(_ipywidgets_major() != 7, reason=(
+    "needs ipywidgets 7 (the Colab-like environment: make test-colab); under ipywidgets 8 every "
+    "chapter's own browser test covers the same checks"))
+def test_ipywidgets7_explorers(lab_server, browser_context):  # issue 17, ipywidgets 7
+    """The browser checks under ipywidgets 7, as on Colab: in one generated notebook (written
+    into the server's temporary folder, never into ``notebooks/``) that makes one explorer of
+    each kind the chapters use (``IPYWIDGETS7_CELLS``), the readouts are true before and after
+    keyboard moves, a slider moves by keyboard and by mouse, the step inspector steps, plays and
+    pauses (and a race's run is picked), and clicks and drags on the picture move the start
+    (on the first explorer of each kind: 2-D, race, 1-D), each checked against the kernel.
+
+    Why one generated notebook and not every chapter again: the chapters make their explorers
+    through the same ``d2l.explore``/``race``/``explore_1d`` code paths as these cells, and
+    their kernel side already runs under ipywidgets 7 in ``make test-colab`` (the
+    ``test_nb_*`` files). What differs here is the frontend (ipywidgets 7's controls: jQuery UI
+    sliders, a separate pause button, ipyevents on ``@jupyter-widgets/base`` 4), which one
+    explorer of each kind exercises fully, in a few minutes instead of the ipywidgets 8
+    browser file's twenty."""
+    browser_clicks.check_scratch_notebook(
+        lab_server, browser_context, IPYWIDGETS7_NOTEBOOK, IPYWIDGETS7_CELLS,
+        ["Explorer2D", "Explorer2D", "Explorer2D", "Race", "Explorer1D"],
+        lambda page: exercise_explorers(page, "ipywidgets7"),
+        lambda page: browser_inspector.exercise_inspector(page, *_explorers(page)),
+        environment=_colab_like_stack, clicks_on_each_kind=True)
