@@ -17,6 +17,11 @@ The recipe follows ``../shared/reference/browser-testing.md``:
   notebook's kernel what it has (over the server's kernel websocket, without touching the
   notebook's cells).
 
+The page may draw ipywidgets 8's controls (noUiSlider sliders, one play/pause button) or
+ipywidgets 7's (jQuery UI sliders, a play and a pause button; the Colab-like environment): the
+slider handles (:data:`SLIDER_HANDLE`), a slider's ``position`` and the Play and pause buttons
+are found the same way in both, so every check is written once.
+
 How an explorer is found without test-only CSS classes: an explorer is an ``ipywidgets.VBox``
 whose direct children are the figure (``img.widget-image``, or ipympl's ``.jupyter-matplotlib``
 under ``%matplotlib widget``) and the readout (``.widget-html``), with ``.widget-slider``
@@ -612,6 +617,14 @@ PAGE_SCRIPT = r"""
 """.replace("__SLIDER_HANDLE__", SLIDER_HANDLE)
 
 
+def _position(slider: Dict[str, Any], i: int) -> float:
+    """Where a slider's handle is (0 left end, 1 right end), or a clear error."""
+    if slider.get("position") is None:
+        raise AssertionError(f"explorer {i}, slider {slider.get('label')!r}: the page shows no handle "
+                             "position (neither noUiSlider's aria values nor jQuery UI's style.left)")
+    return float(slider["position"])
+
+
 class NotebookPage:
     """One notebook opened in JupyterLab in its own browser page."""
 
@@ -748,9 +761,13 @@ class NotebookPage:
     def changes(self, key: str) -> int:
         return int(self.page.evaluate("(k) => (window.__d2l.changes[k] || {count: 0}).count", key))
 
-    def widgets_major(self) -> Optional[int]:
+    def widgets_major(self, timeout: float = 0) -> Optional[int]:
         """The major version of ipywidgets whose sliders the page shows (8: noUiSlider, 7: jQuery
-        UI), None while it shows no slider."""
+        UI); None if it shows no slider (after waiting up to ``timeout`` seconds for one)."""
+        if timeout > 0:
+            with contextlib.suppress(Exception):  # playwright's TimeoutError: None below
+                self.page.wait_for_function("() => window.__d2l.widgetsMajor() !== null",
+                                            timeout=timeout * 1000, polling=200)
         return self.page.evaluate("() => window.__d2l.widgetsMajor()")
 
     def slider_handle(self, i: int, j: int):
@@ -779,7 +796,7 @@ class NotebookPage:
         times (towards the middle of the range unless ``key`` is given). Returns the key."""
         s = self.describe(i)["sliders"][j]
         if key is None:
-            key = "ArrowRight" if s["position"] <= 0.5 else "ArrowLeft"
+            key = "ArrowRight" if _position(s, i) <= 0.5 else "ArrowLeft"
         self.focus_slider(i, j)
         for _ in range(presses):
             self.page.keyboard.press(key)
@@ -795,7 +812,7 @@ class NotebookPage:
         track = slider.locator(SLIDER_TRACK).bounding_box()
         x0 = handle["x"] + handle["width"] / 2
         y0 = handle["y"] + handle["height"] / 2
-        direction = 1 if s["position"] <= 0.5 else -1
+        direction = 1 if _position(s, i) <= 0.5 else -1
         x1 = min(max(x0 + direction * fraction * track["width"], track["x"] + 1),
                  track["x"] + track["width"] - 1)
         mouse = self.page.mouse

@@ -19,7 +19,9 @@ and the value the cell's code passed (issue 16); after them, ``browser_inspector
 explorer's step, plays and pauses it (issue 13), and then ``browser_clicks`` clicks and drags on
 every explorer's picture while the inspector shows a step (issue 17). Each notebook is opened
 and run once for all of these. One more test writes a notebook that starts with
-``%matplotlib widget`` and runs the same checks there (the widget backend).
+``%matplotlib widget`` and runs the same checks there (the widget backend), and another (marked
+``colab``, run by ``make test-colab``) runs them under ipywidgets 7 in a generated notebook with
+one explorer of each kind.
 
 Last, the first explorer's cell runs again (Ctrl+Enter): JupyterLab sends the cell's id, and
 the explorer its first run made is closed while the page shows the new one.
@@ -412,7 +414,11 @@ def _colab_like_stack(page) -> dict:
         "'ipyevents': __import__('ipyevents').__version__, "
         "'backend': __import__('matplotlib').get_backend(), "
         "'ipympl': __import__('importlib.util', fromlist=['x']).find_spec('ipympl') is not None}"))
-    stack["page"] = page.widgets_major()
+    stack["page"] = page.widgets_major(timeout=30)
+    assert stack["page"] is not None, (
+        "the page shows no slider 30 s after Run All: the frontend did not render ipywidgets "
+        f"{stack['ipywidgets']} (is jupyterlab_widgets 1.x installed and enabled? "
+        "`jupyter labextension list` in .venv-colab)")
     assert stack["ipywidgets"].startswith("7.") and stack["page"] == 7, (
         f"the kernel has ipywidgets {stack['ipywidgets']}, the page draws ipywidgets "
         f"{stack['page']}'s sliders (7 expected for both)")
@@ -421,6 +427,7 @@ def _colab_like_stack(page) -> dict:
 
 
 @pytest.mark.colab
+@pytest.mark.timeout(900)  # every wait inside is bounded; this bounds their sum, with a stack dump
 @pytest.mark.skipif(_ipywidgets_major() != 7, reason=(
     "needs ipywidgets 7 (the Colab-like environment: make test-colab); under ipywidgets 8 every "
     "chapter's own browser test covers the same checks"))
