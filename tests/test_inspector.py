@@ -425,6 +425,23 @@ def test_steps_and_step_in_one_set():
     assert ex.controls["step"].value == 10 and ex.controls["step"].max == 10
 
 
+def test_a_step_the_code_sets_is_what_the_code_asked_for():
+    """``controls['step'].value = t`` in a chapter's cell is recorded in ``code_values`` (the
+    browser readout test compares the page's step slider with it); a step from the page is not."""
+    for ex in (E.explore("momentum", steps=20), E.race(steps=20), E.explore_1d(steps=10)):
+        assert ex.code_values["step"] == 0
+        ex.controls["step"].value = 3
+        assert ex.code_values["step"] == 3
+        step = ex.controls["step"]
+        with step._lock_property(value=5):  # how ipywidgets applies a value the page sent
+            step.value = 5
+        assert ex.inspection["step"] == 5 and ex.code_values["step"] == 3
+        ex.set(step=7)
+        assert ex.code_values["step"] == 7
+        ex.reset_sliders()  # every slider back to its opening, the step too
+        assert ex.controls["step"].value == 0 and ex.code_values["step"] == 0
+
+
 # ---------------------------------------------------------------------------------------------
 # speed: a step move redraws, it never recomputes
 
