@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 import ipywidgets as widgets
 
+import learner_rules
 import nbrun
 from d2lmini import explorers as E
 from d2lmini import objectives
@@ -1373,16 +1374,9 @@ def test_one_drawing_path_whatever_the_backend(backend):
 def test_chapter_openings_sit_on_their_grids_and_read_true():
     from d2lmini.explorers import controls as C
 
-    # chapter 7's Adam: eta=0.4, beta1=0.9, beta2=0.999, eps=1e-6 (once read 0.901 and 1.000)
-    @hyperparams(eta=(0.0, 1.0), beta1=(0.0, 0.99), beta2=(0.0, 0.9999), eps=(1e-10, 1.0, "log"))
-    def adam_rule(x, g, state, eta=0.4, beta1=0.9, beta2=0.999, eps=1e-6, bias_correction=True):
-        state["t"] = t = state.get("t", 0) + 1
-        state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * g
-        state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * g ** 2
-        m, v = state["m"], state["v"]
-        if bias_correction:
-            m, v = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
-        return x - eta * m / (np.sqrt(v) + eps)
+    # chapter 8's Adam: eta=0.4, beta1=0.9, beta2=0.999, eps=1e-6 (once read 0.901 and 1.000)
+    adam_rule = hyperparams(eta=(0.0, 1.0), beta1=(0.0, 0.99), beta2=(0.0, 0.9999),
+                            eps=(1e-10, 1.0, "log"))(learner_rules.make_adam_rule())
 
     ex = E.explore(adam_rule, eta=0.4, beta1=0.9, beta2=0.999, eps=1e-6)
     assert_opening_on_grids(ex)

@@ -24,6 +24,7 @@ import pytest
 
 import ipywidgets as widgets
 
+import learner_rules
 from d2lmini import explorers as E
 from d2lmini import rules
 from d2lmini.explorers.inspector import KNOWN_STATE
@@ -278,15 +279,8 @@ def adadelta_rule(x, g, state, *, rho=0.9, eps=1e-6):
     return x - g_prime
 
 
-@hyperparams(eta=(0.0, 1.0), beta1=(0.0, 0.99), beta2=(0.0, 0.9999), eps=(1e-10, 1.0, "log"))
-def adam_rule(x, g, state, eta=0.4, beta1=0.9, beta2=0.999, eps=1e-6, bias_correction=True):
-    state["t"] = t = state.get("t", 0) + 1
-    state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * g
-    state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * g ** 2
-    m, v = state["m"], state["v"]
-    if bias_correction:
-        m, v = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
-    return x - eta * m / (np.sqrt(v) + eps)
+adam_rule = hyperparams(eta=(0.0, 1.0), beta1=(0.0, 0.99), beta2=(0.0, 0.9999),
+                       eps=(1e-10, 1.0, "log"))(learner_rules.make_adam_rule())
 
 
 def test_own_momentum_rule_velocity_is_recorded_and_drawn():
