@@ -339,17 +339,25 @@ class _LiveFigure:
     # position once no newer move is waiting; moves that were overtaken are dropped.
     #
     # How ipykernel 6 interleaves messages and callbacks decides how that callback waits
-    # (measured with bench/drag_lag.py --kernel-order, a burst of 20 comm messages 30 ms apart
-    # to a handler that costs 0.3 s, ipykernel 6.31): its zmq stream reads one message per
-    # loop iteration, and a callback scheduled with call_soon runs before the next message is
-    # read, so call_soon alone computed all 20 moves (no move dropped); call_later(0) let one
-    # more message in and computed 10 or 11. What works is to look at the kernel's own queue:
-    # flush the shell stream into ``kernel.msg_queue`` and wait (MOVE_RECHECK) while it holds
-    # messages: 3 computations for 20 moves, the last one always the newest. Where the queue
-    # cannot be seen (no ipykernel, another kernel, or the tests' own event loop), the loop gets
-    # MOVE_GAP after each computation to take in the moves that arrived meanwhile (4 for 20).
+    # (``bench/drag_lag.py --kernel-order``: 20 comm messages 30 ms apart to a handler whose
+    # computation costs 0.3 s, ipykernel 6.31). Its zmq stream reads one message per loop
+    # iteration, and a callback scheduled with call_soon runs before the next message is read:
+    # call_soon alone computed all 20 messages, call_later(0) 11 (every other one). What works
+    # is to look at the kernel's own queue: flush the shell stream into ``kernel.msg_queue`` and
+    # look again after MOVE_RECHECK while it holds messages: 3 computations for 20 messages (0,
+    # 9, 19), the last one the newest, done 0.4 s after the last message instead of 5.5 s.
+    # Where that queue cannot be seen (no ipykernel, another kernel, the tests' own event loop)
+    # the loop gets MOVE_GAP after each computation to take in the moves that arrived meanwhile
+    # (4 or 5 computations for 20: under load a gap can end before all arrived moves are in).
     # A move waits at most MOVE_WAIT_LIMIT, so a kernel busy with other messages still shows a
     # drag live. Without a running event loop (plain Python) a move is computed at once.
+    #
+    # The events' own ``timeStamp`` (the page's clock) was the other candidate; it says how old
+    # a move is, but not whether a newer one is already waiting, which the queue says exactly.
+    #
+    # The deferred computation runs outside any message, so the page shows the kernel as idle
+    # meanwhile, and a request for the kernel's state can be answered between a move's arrival
+    # and its computation: tests wait for ``_move_target is None`` (tests/browser_support.py).
 
     #: False: compute every move of a drag at once, as before moves were coalesced (a switch
     #: for ``bench/drag_lag.py``, which measures both in one run).
