@@ -237,10 +237,11 @@ FAST_MOVES, FAST_SPACING = 30, 0.035
 #: computing every move would lag, and the kernel must drop the stale ones.
 SLOW_COMPUTE_MOVES = 3
 #: After the release of a fast drag on a slow explorer the kernel may still: finish the move it
-#: is computing, compute the release point, and recompute once for each start slider whose
-#: value the page echoes back with its last bits changed (ipywidgets 8; see ``_late_echo``);
-#: then the page gets the frame. So the picture settles within this many updates (and a
-#: second for the page), where computing every move would take one update per move.
+#: is computing, compute the release point, and compute once with the start sliders' values
+#: that the page echoes back with their last bits changed (ipywidgets 8; see ``_late_echo``);
+#: then the page gets the frame. Three updates, and as many again for a loaded machine: the
+#: picture settles within this many updates (and a second for the page), where computing
+#: every move would take one update per move.
 SETTLE_UPDATES = 6
 
 

@@ -241,6 +241,7 @@ class _LiveFigure:
         self._move_pending = None  # the loop's handle of the deferred move
         self._move_since = -math.inf  # when the pending move's first predecessor arrived
         self._move_end = -math.inf  # when the last computation for the pointer ended
+        self._echo_stale = False  # a start slider took the page's echo of the pointer's latest value
         self.n_drag_moves = 0  # moves of a drag that reached the kernel
         self.n_drag_moves_dropped = 0  # ... that a newer move overtook before they were computed
         self.events = None
@@ -324,6 +325,7 @@ class _LiveFigure:
             self._dragging = False
         self._drop_move()  # this event's position is newer than a move still waiting
         self._pointer_compute(x, y)
+        self._settle_echo()
 
     def _pointer_compute(self, x: float, y: float) -> None:
         try:
@@ -381,9 +383,27 @@ class _LiveFigure:
             self._move_since = time.monotonic()
             self._move_pending = loop.call_soon(self._guard, self._deferred_move)
 
+    def _defer_echo(self) -> bool:
+        """The page sent back the pointer's latest value of a start slider with its last bits
+        changed (see :meth:`_late_echo`): the explorer computes with it, but on a running loop
+        together with the drag's moves, once (the echoes of both start sliders arrive one
+        after the other) or not at all when a newer move comes first. False: no running loop
+        (then it is computed at once, as any slider value)."""
+        if not self.coalesce_drag_moves:
+            return False
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        self._echo_stale = True
+        if self._move_pending is None:
+            self._move_since = time.monotonic()
+            self._move_pending = loop.call_soon(self._guard, self._deferred_move)
+        return True
+
     def _deferred_move(self) -> None:
         self._move_pending = None
-        if self._move_target is None or self.closed:
+        if (self._move_target is None and not self._echo_stale) or self.closed:
             return
         now = time.monotonic()
         if now - self._move_since < MOVE_WAIT_LIMIT:
@@ -399,13 +419,19 @@ class _LiveFigure:
         self._apply_move()
 
     def _apply_move(self) -> None:
-        """Compute the drag's newest move now."""
+        """Compute the drag's newest move now (and a start slider's echo still waiting)."""
         if self._move_pending is not None:
             self._move_pending.cancel()
             self._move_pending = None
         target, self._move_target = self._move_target, None
         if target is not None and not self.closed:
             self._pointer_compute(*target)
+        self._settle_echo()
+
+    def _settle_echo(self) -> None:
+        """Compute with a start slider's echo that no computation took in since it came."""
+        if self._echo_stale and not self.closed and self._hold == 0:
+            self._refresh()
 
     def _drop_move(self) -> None:
         """Forget a move still waiting: a newer position (a release, a press) replaces it."""
@@ -444,20 +470,26 @@ class _LiveFigure:
         later points and would pull the start back. A value from the page that equals one the
         pointer gave before its latest one, within ``POINTER_ECHO_SECONDS`` of it, is such an
         echo; any other value from the page (the learner moved the slider) ends the trail."""
+        return self._pointer_echo(name, widget) == "late"
+
+    def _pointer_echo(self, name: str, widget) -> Optional[str]:
+        """``"late"``: the page sent back a value the pointer set before its latest one (see
+        :meth:`_late_echo`); ``"latest"``: the page sent back the pointer's latest value with its
+        last bits changed (kept, and computed with); None: anything else."""
         trail = self._pointer_trail.get(name)
         if not trail or not _from_page(widget):
-            return False
+            return None
         if time.monotonic() - self._pointer_time > POINTER_ECHO_SECONDS:
             self._pointer_trail.pop(name, None)
-            return False
+            return None
         value = float(widget.value)
         tol = 1e-6 * float(getattr(widget, "step", 0) or 0) + 1e-12 * max(1.0, abs(value))
         if abs(value - trail[-1]) <= tol:
-            return False
+            return "latest"
         if any(abs(value - old) <= tol for old in trail[:-1]):
-            return True
+            return "late"
         self._pointer_trail.pop(name, None)
-        return False
+        return None
 
     def _pointer_axes(self):  # the axes that take clicks (None: none); overridden
         return None
@@ -510,21 +542,26 @@ class _LiveFigure:
 
     def _refresh(self) -> None:
         """Recompute the results and ask for a frame (throttled)."""
+        self._echo_stale = False
         self._compute()
         self.n_updates += 1
         self._request_frame()
 
     def update(self) -> None:
         """Recompute and redraw now, synchronously."""
+        self._echo_stale = False
         self._compute()
         self.n_updates += 1
         self._render_frame()
 
     def _on_control(self, name: str) -> None:
         widget = self.controls.get(name)
-        if widget is not None and self._late_echo(name, widget):
+        echo = self._pointer_echo(name, widget) if widget is not None else None
+        if echo == "late":
             with self._quiet():  # back to the pointer's latest value, which is computed
                 widget.value = self._pointer_trail[name][-1]
+            return
+        if echo == "latest" and self._defer_echo():
             return
         if widget is not None:
             _fit_value(widget)  # a value set from Python off the slider's grid
@@ -679,6 +716,7 @@ class _LiveFigure:
         self.closed = True
         self._dragging = False
         self._drop_move()
+        self._echo_stale = False
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
