@@ -1344,9 +1344,9 @@ def test_a_late_echo_of_a_coalesced_drag_is_still_ignored():
 
 def test_the_pages_echo_of_the_latest_point_joins_the_drag():
     """The page sends the pointer's latest start back with its last bits changed (ipywidgets
-    8). On a running loop the explorer computes with it once for both start sliders, after
-    the messages in hand, and not at all when a newer move overtakes it; the sliders and the
-    path agree bit for bit afterwards."""
+    8). On a running loop the explorer computes with it after the messages in hand, once for
+    both start sliders; in a drag only with the next move or at the drag's end. The sliders and
+    the path agree bit for bit afterwards."""
     ex = E.explore(heavy_ball, steps=20)
     obj = objectives.get("d2l")
 
@@ -1356,34 +1356,37 @@ def test_the_pages_echo_of_the_latest_point_joins_the_drag():
         await asyncio.sleep(0.05)
         assert tuple(ex.trajectory[0]) == (-3.0, -0.89)
         n = ex.n_updates
-        page_sets(ex.controls["x1"], -3.0000000000000004)  # the echoes of the latest point
+        # in a drag: the echo waits, and the next move takes it in
         page_sets(ex.controls["x2"], -0.8900000000000001)
-        assert ex.n_updates == n  # not yet: it waits with the drag's moves
         await asyncio.sleep(0.05)
-        assert ex.n_updates == n + 1  # once for both
-        assert tuple(ex.trajectory[0]) == (ex.controls["x1"].value, ex.controls["x2"].value) == (
-            -3.0000000000000004, -0.8900000000000001)
-        # an echo that a newer move overtakes costs nothing
-        page_sets(ex.controls["x2"], -0.89)
+        assert ex.n_updates == n and ex._echo_stale
         send(ex, pointer(ex, ex.ax, -2.0, -0.5, kind="mousemove", exact=True))
         await asyncio.sleep(0.05)
-        assert ex.n_updates == n + 2 and tuple(ex.trajectory[0]) == (-2.0, -0.5)
-        send(ex, pointer(ex, ex.ax, -2.0, -0.5, kind="mouseup", exact=True))
-        # an echo waiting when a click moves the start: the click's computation takes it in
+        assert ex.n_updates == n + 1 and not ex._echo_stale and tuple(ex.trajectory[0]) == (-2.0, -0.5)
+        # ... or the release, on the same point (the grid's value goes back: one computation)
         page_sets(ex.controls["x1"], -2.0000000000000004)
-        send(ex, pointer(ex, ex.ax, -1.5, 0.25, kind="click", exact=True))
-        assert ex.n_updates == n + 3 and not ex._echo_stale
-        assert tuple(ex.trajectory[0]) == (-1.5, 0.25) == (ex.controls["x1"].value, ex.controls["x2"].value)
-        # a click on the same point puts the grid's value back: one computation, not two
-        page_sets(ex.controls["x2"], 0.25000000000000006)
+        send(ex, pointer(ex, ex.ax, -2.0, -0.5, kind="mouseup", exact=True))
+        assert ex.n_updates == n + 2 and not ex._echo_stale
+        assert tuple(ex.trajectory[0]) == (-2.0, -0.5) == (ex.controls["x1"].value, ex.controls["x2"].value)
+        # after the drag: the echoes of both sliders, one computation after the messages in hand
+        page_sets(ex.controls["x1"], -2.0000000000000004)
+        page_sets(ex.controls["x2"], -0.5000000000000001)
+        assert ex.n_updates == n + 2
+        await asyncio.sleep(0.05)
+        assert ex.n_updates == n + 3 and ex._move_pending is None
+        assert tuple(ex.trajectory[0]) == (ex.controls["x1"].value, ex.controls["x2"].value) == (
+            -2.0000000000000004, -0.5000000000000001)
+        # an echo waiting when a click moves the start: the click's computation takes it in
+        page_sets(ex.controls["x1"], -2.0)
         send(ex, pointer(ex, ex.ax, -1.5, 0.25, kind="click", exact=True))
         assert ex.n_updates == n + 4 and not ex._echo_stale
-        await asyncio.sleep(0.05)
-        assert ex.n_updates == n + 4 and ex._move_pending is None
         assert tuple(ex.trajectory[0]) == (-1.5, 0.25) == (ex.controls["x1"].value, ex.controls["x2"].value)
-        # an echo waiting when the pointer leaves the picture is computed then
+        # an echo waiting in a drag that ends where it began (no computation of its own) when
+        # the pointer leaves the picture: computed then
         send(ex, pointer(ex, ex.ax, -1.5, 0.25, kind="mousedown", exact=True))
         page_sets(ex.controls["x2"], 0.25000000000000006)
+        await asyncio.sleep(0.05)
+        assert ex.n_updates == n + 4
         send(ex, {"type": "mouseleave"})
         assert ex.n_updates == n + 5 and not ex._echo_stale and ex._move_pending is None
         assert tuple(ex.trajectory[0]) == (-1.5, 0.25000000000000006)

@@ -386,9 +386,9 @@ class _LiveFigure:
     def _defer_echo(self) -> bool:
         """The page sent back the pointer's latest value of a start slider with its last bits
         changed (see :meth:`_late_echo`): the explorer computes with it, but on a running loop
-        together with the drag's moves, once (the echoes of both start sliders arrive one
-        after the other) or not at all when a newer move comes first. False: no running loop
-        (then it is computed at once, as any slider value)."""
+        after the messages in hand, once for both start sliders; in a drag, with the next move
+        or at the drag's end. False: no running loop (then it is computed at once, as any
+        slider value)."""
         if not self.coalesce_drag_moves:
             return False
         try:
@@ -403,7 +403,9 @@ class _LiveFigure:
 
     def _deferred_move(self) -> None:
         self._move_pending = None
-        if (self._move_target is None and not self._echo_stale) or self.closed:
+        if self._move_target is None and (not self._echo_stale or self._dragging):
+            return  # an echo in a drag waits for the next move or the drag's end
+        if self.closed:
             return
         now = time.monotonic()
         if now - self._move_since < MOVE_WAIT_LIMIT:
