@@ -350,7 +350,8 @@ class _LiveFigure:
     # 9, 19), the last one the newest, done 0.4 s after the last message instead of 5.5 s.
     # Where that queue cannot be seen (no ipykernel, another kernel, the tests' own event loop)
     # the loop gets MOVE_GAP after each computation to take in the moves that arrived meanwhile
-    # (4 or 5 computations for 20: under load a gap can end before all arrived moves are in).
+    # (3 to 5 computations for 20 in four runs: under load a gap can end before all the moves
+    # that arrived are in).
     # A move waits at most MOVE_WAIT_LIMIT, so a kernel busy with other messages still shows a
     # drag live. Without a running event loop (plain Python) a move is computed at once.
     #
