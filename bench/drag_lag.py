@@ -6,7 +6,7 @@ rules on Rosenbrock (the ``race_rosen`` cell of ``notebooks/10_after_adam.ipynb`
 if the chapter is missing) twice: once as it is (``after``: a drag's moves are coalesced, the
 kernel computes only the newest) and once with ``coalesce_drag_moves = False`` (``before``:
 every move is computed in turn, the behaviour before). Each round, in alternating order, makes
-one fast drag on each (``tests/browser_clicks.py``'s ``fast_drag``: a press, 30 moves 35 ms
+one fast drag on each (``tests/browser_clicks.py``'s ``fast_drag``: a press, 40 moves 35 ms
 apart without waiting for the picture, a release) and waits until the picture settled.
 Measured per drag: the moves the kernel got, its computations (``n_updates``: the press, the
 moves it computed, the release, and any slider echo from the page), the moves the pointer
@@ -280,7 +280,8 @@ def kernel(rounds: int, moves: int = 30, spacing: float = 0.03) -> int:
                        "moves": after[2] - before[2], "lag": lag, "ok": ok}
                 results[label].append(out)
                 print(f"  round {r + 1} {label:6s}: {out['moves']:3d} moves, {out['pointer']:3d} pointer "
-                      f"computations, lag {lag:6.2f} s" + ("" if ok else "  PROBLEM: the path does not start at the sliders"))
+                      f"computations, lag {lag:6.2f} s"
+                      + ("" if ok else "  PROBLEM: the path does not start at the sliders"))
     finally:
         k.close()
     lag = {label: stats(o["lag"] for o in rs) for label, rs in results.items()}

@@ -1392,7 +1392,8 @@ def test_the_pages_echo_of_the_latest_point_joins_the_drag():
         assert tuple(ex.trajectory[0]) == (-1.5, 0.25000000000000006)
 
     asyncio.run(scenario())
-    expected, _ = direct(heavy_ball, obj, (ex.controls["x1"].value, ex.controls["x2"].value), 20, {"lr": 0.3, "beta": 0.5})
+    start = (ex.controls["x1"].value, ex.controls["x2"].value)
+    expected, _ = direct(heavy_ball, obj, start, 20, {"lr": 0.3, "beta": 0.5})
     np.testing.assert_array_equal(ex.trajectory, expected)
     assert ex.error is None
 
