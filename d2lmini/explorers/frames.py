@@ -15,10 +15,10 @@ to data coordinates through the axes' transform; a subclass says which axes take
 what a click or a drag there does (:meth:`_LiveFigure._pointer_axes`,
 :meth:`_LiveFigure._pointer_to`). The moves of a drag are coalesced in the kernel: a move that
 a newer one overtook before it was computed is dropped, so a slow explorer follows the mouse
-at one computation behind instead of replaying every move (:meth:`_LiveFigure._defer_move`);
-presses, clicks and releases are never dropped. Where events cannot work (ipyevents missing, or Colab without
-its custom widget manager) the explorer works with its sliders and shows a note saying how to
-get clicks.
+one computation behind instead of replaying every move (:meth:`_LiveFigure._defer_move`);
+presses, clicks and releases are never dropped. Where events cannot work (ipyevents missing,
+or Colab without its custom widget manager) the explorer works with its sliders and shows a
+note saying how to get clicks.
 
 Any error inside a widget callback is shown as a traceback in an ``Output`` widget under the
 figure instead of being lost.
@@ -564,11 +564,11 @@ class _LiveFigure:
             with self._quiet():  # back to the pointer's latest value, which is computed
                 widget.value = self._pointer_trail[name][-1]
             return
-        if echo == "latest" and self._defer_echo():
-            return
         if widget is not None:
             _fit_value(widget)  # a value set from Python off the slider's grid
         self._apply(name)
+        if echo == "latest" and self._defer_echo():
+            return  # computed with the drag's moves
         if self._hold == 0:
             self._refresh()
 
