@@ -47,6 +47,7 @@ bench: setup
 	$(PY) bench/explorer_memory.py
 	$(PY) bench/notebook_times.py
 	$(PY) bench/browser_latency.py
+	$(PY) bench/drag_lag.py
 	$(PY) bench/kernel_memory.py
 
 clean:

@@ -8,7 +8,13 @@ In a notebook page (JupyterLab, headless Chromium), for every explorer:
   readout under the picture is the kernel's; the start sliders show the kernel's values;
 * a press on the start point and a drag drag it live: the picture changes several times while
   the mouse moves, and the start ends where the mouse was released;
-* a click outside the plot's axes changes nothing.
+* a click outside the plot's axes changes nothing;
+* a fast drag (:func:`check_fast_drag`, on the slowest explorer of the page): the mouse moves
+  40 times, 35 ms apart, without waiting for the picture, then is released. The start, picture
+  and readout end as the kernel has them at the release point; on an explorer whose update
+  takes longer than a few moves (chapter 10's race on Rosenbrock), the kernel computed no more
+  moves than the drag's time has room for (it drops moves a newer one overtook) and the picture
+  settled within a few updates after the release, where computing every move takes one per move.
 
 The data point under the mouse comes from the kernel (``_pixel_of``: the axes' transform) and
 the image's size on the page, so the checks hold at whatever size the browser shows the
@@ -219,10 +225,120 @@ def check_clicks(page: bs.NotebookPage, only: Optional[List[int]] = None) -> Lis
     return report
 
 
-def with_settle(page, watch, since):
+#: Seconds the kernel takes to update each explorer of the page: compute its paths and draw a
+#: frame (``update()``; the median of three; the same picture, so the page gets nothing new).
+KERNEL_UPDATE_SECONDS = (
+    "[(lambda e, t=__import__('time'): sorted((lambda s: (e.update(), t.perf_counter() - s)[1])"
+    "(t.perf_counter()) for _ in range(3))[1])(e) for e in E]"
+)
+#: A fast drag: this many moves, this many seconds apart (ipyevents sends one per 30 ms).
+FAST_MOVES, FAST_SPACING = 40, 0.035
+#: An explorer is slow when one update takes at least this many move intervals: then
+#: computing every move would lag, and the kernel must drop the stale ones.
+SLOW_COMPUTE_MOVES = 3
+#: After the release of a fast drag on a slow explorer the kernel may still: finish the move it
+#: is computing, compute the release point, and compute once with the start sliders' values
+#: that the page echoes back with their last bits changed (ipywidgets 8; see ``_late_echo``);
+#: then the page gets the frame. Three updates; on a loaded machine an update in a drag (with
+#: its slider messages) took up to 1.5 times the one ``update()`` measured before it
+#: (``bench/drag_lag.py``), and the page's part varies: the picture settles within this many
+#: updates (and a second for the page), where computing every move would take one update per
+#: move (30 or more).
+SETTLE_UPDATES = 8
+
+
+def fast_drag(page: bs.NotebookPage, i: int, k: int, moves: int = FAST_MOVES,
+              spacing: float = FAST_SPACING, timeout: float = 60.0, reverse: bool = False) -> Dict[str, Any]:
+    """Press on explorer ``i`` (kernel explorer ``k``), move the mouse ``moves`` times
+    ``spacing`` seconds apart along a diagonal of the view (``reverse``: the other way) without
+    waiting for the picture, release, and wait until the kernel handled the release and the
+    page shows its picture. Returns what happened: the moves the kernel got and the
+    computations it made (``n_updates``; the press and the release included), the seconds from
+    the release to the last new picture in the page (``lag``), the target, the picture's SHA
+    before, and ``per_px`` (for :func:`_check_state`).
+
+    The kernel's status in the page is no proof that it is done: a drag's move is computed by a
+    callback on the kernel's event loop, outside any message, while the status says idle; and
+    the page's messages may reach the kernel after the test's own requests (two connections).
+    So this waits for the kernel to say that the drag ended and no move waits."""
+    g = _geometry(page, k)
+    v, one_d = g["view"], len(g["start"]) == 1
+    watch = f"explorer-{i}"
+    moved = bs.kernel_value(page, f"E[{k}].n_drag_moves")
+    fx0, fy0, fx1, fy1 = (0.7, 0.3, 0.2, 0.75) if reverse else (0.2, 0.75, 0.7, 0.3)
+    sx, sy = v[0] + fx0 * (v[1] - v[0]), v[2] + fy0 * (v[3] - v[2])
+    dx, dy = v[0] + fx1 * (v[1] - v[0]), v[2] + fy1 * (v[3] - v[2])
+    _image_box(page, i, center=True)
+    x0, y0, _ = _page_point(page, i, k, sx, sy)
+    x1, y1, per_px = _page_point(page, i, k, dx, dy)
+    before_sha, since = page.picture_sha(i), page.changes(watch)
+    mouse = page.page.mouse
+    mouse.move(x0, y0)
+    pressed = time.monotonic()
+    mouse.down()
+    for m in range(1, moves + 1):
+        time.sleep(spacing)
+        mouse.move(round(x0 + (x1 - x0) * m / moves), round(y0 + (y1 - y0) * m / moves))
+    mouse.up()
+    drag_seconds = time.monotonic() - pressed
+    deadline = time.monotonic() + timeout
+    while bs.kernel_value(page, f"E[{k}]._dragging or E[{k}]._move_target is not None"):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    bs.wait_synced(page, i, k, timeout=max(1.0, deadline - time.monotonic()))
+    after = _geometry(page, k)
+    lag_ms = page.page.evaluate(
+        "(k) => { const c = window.__d2l.changes[k]; return c.times[c.times.length - 1] - "
+        "window.__d2l.ups[window.__d2l.ups.length - 1]; }", watch)
+    return {"kind": g["kind"], "moves": bs.kernel_value(page, f"E[{k}].n_drag_moves") - moved,
+            "computations": after["n_updates"] - g["n_updates"], "lag": lag_ms / 1000,
+            "drag_seconds": drag_seconds,
+            "target": [dx] if one_d else [dx, dy], "per_px": per_px, "before_sha": before_sha}
+
+
+def check_fast_drag(page: bs.NotebookPage) -> Dict[str, Any]:
+    """A fast drag (:func:`fast_drag`) on the page's slowest explorer: it ends at the release
+    point (start, picture, readout and sliders as the kernel has them). Where the explorer is
+    slow (an update costs at least ``SLOW_COMPUTE_MOVES`` move intervals), the kernel made no
+    more computations than the drag's time has room for (one per update time, and four more:
+    the press, the release, the start sliders' echo and one in flight at the release), where
+    computing every move makes one per move; and the picture settled within
+    ``SETTLE_UPDATES`` updates (and a second for the page) after the release, less than half of
+    what one update per move would take. Asserts; returns what was measured."""
+    dom, kernel, mapping = bs.match_explorers(page)
+    seconds = bs.kernel_value(page, KERNEL_UPDATE_SECONDS)
+    shown = [(seconds[k], i, k) for i, k in enumerate(mapping) if k is not None]
+    assert shown, f"{page.name}: no explorer in the page shows a kernel explorer's current frame"
+    compute, i, k = max(shown)
+    where = f"explorer {i} ({_geometry(page, k)['kind']}), fast drag"
+    out = fast_drag(page, i, k)
+    problems = _check_state(page, i, k, where, out["target"], out["per_px"], out["before_sha"])
+    slow = compute >= SLOW_COMPUTE_MOVES * FAST_SPACING
+    n, bound = out["moves"], SETTLE_UPDATES * compute + 1.0
+    room = out["drag_seconds"] / compute + 4
+    if n < FAST_MOVES // 2:
+        problems.append(f"{where}: the kernel got {n} moves of {FAST_MOVES}")
+    if slow:
+        if out["computations"] > room:
+            problems.append(f"{where}: {out['computations']} computations for {n} moves of a "
+                            f"{out['drag_seconds']:.2f} s drag (one update takes {compute:.2f} s): stale "
+                            "moves were computed")
+        if out["lag"] > bound:
+            problems.append(f"{where}: the picture settled {out['lag']:.2f} s after the release, more "
+                            f"than {SETTLE_UPDATES} updates ({compute:.2f} s each) and a second")
+        if max(bound, room * compute) > n * compute / 2:
+            problems.append(f"{where}: too few moves ({n}) to tell a coalesced drag from one that "
+                            f"computes every move")
+    assert not problems, f"{page.name}:\n" + "\n".join(problems)
+    return {"explorer": i, "update_seconds": round(compute, 3), "slow": slow,
+            **{key: out[key] for key in ("kind", "moves", "computations", "lag", "drag_seconds")}}
+
+
+def with_settle(page, watch, since, timeout=20):
     """Wait for a settled new picture; a timeout is left to the checks that follow."""
     try:
-        page.wait_settled(watch, since)
+        page.wait_settled(watch, since, timeout=timeout)
     except Exception:  # playwright's TimeoutError
         pass
 

@@ -126,9 +126,25 @@ def _settle(page, i, since, where):
         pytest.fail(f"{where}: no new picture, or the kernel never went idle ({type(exc).__name__})")
 
 
-def check_state(page, i, k, where, before_sha=None):
+def check_state(page, i, k, where, before_sha=None, timeout: float = 20.0):
     """The page and the kernel agree on explorer ``i`` (kernel index ``k``) after a settled
-    step move; returns the picture's SHA-256."""
+    step move; returns the picture's SHA-256 and the kernel's state.
+
+    On a loaded machine a settled picture (kernel idle, no new picture for a while) can come
+    before the last messages of a playback went through, so the check is repeated until both
+    sides agree or ``timeout`` seconds passed; then every disagreement is reported."""
+    deadline = time.monotonic() + timeout
+    while True:
+        problems, sha, state = _disagreements(page, i, k, before_sha)
+        if not problems or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert not problems, f"{where}:\n" + "\n".join(problems)
+    return sha, state
+
+
+def _disagreements(page, i, k, before_sha):
+    """What differs between the page and the kernel for explorer ``i``: (problems, sha, state)."""
     state = kernel_state(page, k)
     problems = []
     sha = page.picture_sha(i)
@@ -184,8 +200,7 @@ def check_state(page, i, k, where, before_sha=None):
     output = page.describe(i)["output"]
     if output:
         problems.append(f"the explorer's error area shows: {output[:500]}")
-    assert not problems, f"{where}:\n" + "\n".join(problems)
-    return sha, state
+    return problems, sha, state
 
 
 def exercise_inspector(page, dom, kernel, mapping, play_timeout: float = 30.0):
@@ -255,8 +270,8 @@ def exercise_inspector(page, dom, kernel, mapping, play_timeout: float = 30.0):
         # Counted once the playback settled: a busy kernel drops frames that are already out of
         # date (it draws the newest step), so the pictures may arrive after the readout moved on;
         # a playback that shows only its last step is still caught.
+        sha, state = check_state(page, i, k, f"{where}, after Play", before_sha=None)
         pictures = page.changes(f"explorer-{i}") - since
-        sha, state = check_state(page, i, k, f"{where}, played to step {state['step']}", before_sha=None)
         assert state["step"] >= target, f"{where}: the kernel's step is {state['step']} after playing"
         assert pictures >= 2, f"{where}: only {pictures} picture(s) arrived for a playback of {state['step']} steps"
         assert state["n_updates"] == updates, f"{where}: playing recomputed the path"

@@ -127,9 +127,9 @@ def _compare(where: str, sliders: List[dict], controls: Dict[str, dict], against
         if not bs.readout_matches(shown, c["value"]):
             problems.append(f"{where}: slider {name!r} shows {shown!r}, which is not {c['value']!r} to "
                             f"the precision it shows")
-        # the inspector's playback position is not a setting the code asked for: the chapters'
-        # "watch this" cells move it on purpose (the kernel check above still holds for it)
-        if (against_opening and name not in moved and name not in ("step", "play", "speed")
+        # Play mirrors ``step`` in the page (jslink), so a step the code set moves Play there too;
+        # the kernel check above still holds for it. ``step`` itself is in ``code_values``.
+        if (against_opening and name not in moved and name != "play"
                 and c["opening"] is not None and shown != _norm(c["opening"])):
             problems.append(f"{where}: slider {name!r} shows {shown!r}, not the value the code asked "
                             f"for ({c['opening']!r})")

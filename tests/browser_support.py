@@ -416,6 +416,7 @@ def probe(recompute=True):
                           if image is not None and image.value else None),
             "frame_stale": bool(getattr(e, "_frame_stale", False)),
             "frame_pending": getattr(e, "_pending", None) is not None,
+            "move_pending": getattr(e, "_move_target", None) is not None,
             "error": e.error, "controls": controls, "n_frames": int(getattr(e, "n_frames", 0)),
         }
         if recompute and callable(getattr(e, "_compute", None)):
@@ -462,6 +463,8 @@ PAGE_SCRIPT = r"""
   const changes = {};      // key -> {count, times[]}: picture changes seen by a MutationObserver
   const keys = [];         // keydown timestamps (event.timeStamp, same clock as performance.now())
   document.addEventListener('keydown', (e) => { keys.push(e.timeStamp); }, true);
+  const ups = [];          // mouseup timestamps (the same clock)
+  document.addEventListener('mouseup', (e) => { ups.push(e.timeStamp); }, true);
 
   function visible(el) { return !!(el && el.getClientRects().length) && getComputedStyle(el).visibility !== 'hidden'; }
 
@@ -611,7 +614,7 @@ PAGE_SCRIPT = r"""
     return kernelIdle() && performance.now() - last >= quiet;
   }
 
-  window.__d2l = {changes, keys, visible, kernelIdle, kernelStatus, observe, findExplorers, root,
+  window.__d2l = {changes, keys, ups, visible, kernelIdle, kernelStatus, observe, findExplorers, root,
                   signature, readoutText, sliders, describe, pictureSha, settled, widgetsMajor};
 })();
 """.replace("__SLIDER_HANDLE__", SLIDER_HANDLE)
@@ -890,7 +893,7 @@ def wait_synced(page: NotebookPage, i: int, kernel_index: int, timeout: float = 
     while True:
         k = page.probe(recompute=False)[kernel_index]
         d = page.describe(i)
-        ok = (not k["frame_pending"] and not k["frame_stale"]
+        ok = (not k["frame_pending"] and not k["frame_stale"] and not k.get("move_pending")
               and page.picture_sha(i) == k["frame_sha"]
               and normalize_readout(d["readout"]) == normalize_readout(k["readout"])
               and (extra is None or extra(k, d)))

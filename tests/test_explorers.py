@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 import ipywidgets as widgets
 
+import learner_rules
 import nbrun
 from d2lmini import explorers as E
 from d2lmini import objectives
@@ -1195,27 +1196,274 @@ def test_a_late_echo_of_a_drag_does_not_pull_the_start_back(monkeypatch):
 
 
 def test_a_drag_on_a_running_loop_throttles_frames_and_ends_on_the_last_point():
+    """Moves that arrive every 5 ms on a running loop (a fast explorer): frames are throttled
+    (at most one per FRAME_INTERVAL, 30 ms), and the last frame shows the last point."""
     ex = E.explore(heavy_ball, steps=100)
-    path = [(-5.0 + 0.1 * i, -2.0 + 0.05 * i) for i in range(30)]
+    path = [(-4.9 + 0.1 * i, -1.95 + 0.05 * i) for i in range(30)]
 
     async def drag():
+        loop = asyncio.get_running_loop()
         n_frames = ex.n_frames
-        ex._last_frame_end = __import__("time").perf_counter()
         send(ex, pointer(ex, ex.ax, *path[0], kind="mousedown", exact=True))
-        for x, y in path[1:]:
-            send(ex, pointer(ex, ex.ax, x, y, kind="mousemove", exact=True))
-        during, stale = ex.n_frames - n_frames, ex._frame_stale
-        await asyncio.sleep(0.3)
-        return during, stale, ex.n_frames - n_frames
+        for m, (x, y) in enumerate(path[1:], 1):
+            loop.call_later(0.005 * m, send, ex, pointer(ex, ex.ax, x, y, kind="mousemove", exact=True))
+        await asyncio.sleep(0.005 * len(path) + 0.3)
+        return ex.n_frames - n_frames
 
-    during, stale, after = asyncio.run(drag())
-    assert during < len(path) // 2  # coalesced
-    assert after == during + (1 if stale else 0) and not ex._frame_stale  # one trailing frame
-    x, y = path[-1]
-    assert tuple(ex.trajectory[0]) == pytest.approx((x, y), abs=1e-12)
+    frames_drawn = asyncio.run(drag())
+    assert 1 <= frames_drawn < len(path) // 2  # coalesced
+    assert not ex._frame_stale and ex._pending is None and ex._move_pending is None
+    assert tuple(ex.trajectory[0]) == pytest.approx(path[-1], abs=1e-12)
     shown = ex.image.value
     ex.update()
-    assert ex.image.value == shown  # the trailing frame shows the last point
+    assert ex.image.value == shown  # the last frame shows the last point
+
+
+@hyperparams(lr=(0.0, 1.0))
+def slow_gd(x, g, state, lr=0.1):
+    """Gradient descent that takes 4 ms a step: 50 steps cost 0.2 s, like chapter 10's race of
+    nine rules on a busy machine."""
+    __import__("time").sleep(0.004)
+    return x - lr * g
+
+
+def drag_path(n):
+    return [(-4.9 + 0.1 * i, -1.95 + 0.04 * i) for i in range(n)]
+
+
+def test_a_fast_drag_on_a_slow_explorer_computes_only_the_newest_move():
+    """Moves that arrive every 30 ms (ipyevents' throttle) while each computation takes 0.2 s:
+    the kernel computes far fewer of them than arrive, each time the newest, the picture
+    follows during the drag, and the release is applied at once (the move still waiting is
+    dropped). This runs on the tests' own event loop (no kernel: the MOVE_GAP fallback)."""
+    ex = E.explore(slow_gd, steps=50)
+    path = drag_path(21)
+    obj = objectives.get("d2l")
+    computed = []  # the start of every path the explorer computed, in order
+    compute = ex._compute
+    ex._compute = lambda: (compute(), computed.append(tuple(ex.trajectory[0])))
+
+    async def drag():
+        loop = asyncio.get_running_loop()
+        send(ex, pointer(ex, ex.ax, *path[0], kind="mousedown", exact=True))
+        for m, (x, y) in enumerate(path[1:], 1):
+            loop.call_later(0.03 * m, send, ex, pointer(ex, ex.ax, x, y, kind="mousemove", exact=True))
+        await asyncio.sleep(0.03 * len(path))
+        while ex._move_pending is not None or ex._move_target is not None:
+            await asyncio.sleep(0.01)
+        after_moves = list(computed)
+        # the release, somewhere else, with a move still waiting: applied at once
+        send(ex, pointer(ex, ex.ax, *path[-2], kind="mousemove", exact=True))
+        assert ex._move_target == pytest.approx(path[-2], abs=1e-12)
+        send(ex, pointer(ex, ex.ax, -1.5, 0.25, kind="mouseup", exact=True))
+        released = list(computed)
+        await asyncio.sleep(0.3)
+        return after_moves, released
+
+    after_moves, released = asyncio.run(drag())
+    moves = len(path) - 1
+    assert ex.n_drag_moves == moves + 1
+    assert computed[0] == pytest.approx(path[0], abs=1e-12)  # the press
+    move_starts = after_moves[1:]
+    assert 2 <= len(move_starts) <= moves // 3, move_starts  # the picture followed; stale moves dropped
+    order = [min(range(len(path)), key=lambda j: abs(path[j][0] - s[0])) for s in move_starts]
+    assert order == sorted(order) and move_starts[-1] == pytest.approx(path[-1], abs=1e-12)  # the newest wins
+    assert ex.n_drag_moves_dropped == ex.n_drag_moves - len(move_starts)
+    assert released[len(after_moves):] == [(-1.5, 0.25)] and computed == released  # nothing after the release
+    assert tuple(ex.trajectory[0]) == (-1.5, 0.25) and not ex._dragging
+    expected, _ = direct(slow_gd, obj, (-1.5, 0.25), 50, {"lr": 0.1})
+    np.testing.assert_array_equal(ex.trajectory, expected)
+    assert point_text(expected[-1]) in ex.readout and ex.error is None
+    shown = ex.image.value
+    ex.update()
+    assert ex.image.value == shown  # the picture is the released point's
+
+    # without a running loop (plain Python) every move and the click are computed at once
+    n = ex.n_updates
+    send(ex, pointer(ex, ex.ax, -2.0, -1.0, kind="click", exact=True))
+    assert tuple(ex.trajectory[0]) == (-2.0, -1.0) and ex.n_updates == n + 1
+    send(ex, pointer(ex, ex.ax, -2.0, -1.0, kind="mousedown", exact=True))
+    send(ex, pointer(ex, ex.ax, -3.0, -1.5, kind="mousemove", exact=True))
+    assert tuple(ex.trajectory[0]) == (-3.0, -1.5) and ex.n_updates == n + 2
+    send(ex, pointer(ex, ex.ax, -3.0, -1.5, kind="mouseup", exact=True))
+
+
+def test_the_end_of_a_coalesced_drag_is_always_computed():
+    """A drag that ends without a release of its own (the pointer leaves the picture, or the
+    button is let go outside it) computes the move still waiting; a press and a click are
+    computed at once; closing drops a waiting move."""
+    async def scenario():
+        ex = E.explore(heavy_ball, steps=20)
+        send(ex, pointer(ex, ex.ax, -4.0, -1.0, kind="mousedown", exact=True))
+        assert tuple(ex.trajectory[0]) == (-4.0, -1.0)  # a press: at once
+        for x, y in ((-3.5, -1.2), (-3.0, -1.4), (-2.5, -1.6)):
+            send(ex, pointer(ex, ex.ax, x, y, kind="mousemove", exact=True))
+        assert tuple(ex.trajectory[0]) == (-4.0, -1.0) and ex._move_pending is not None  # waiting
+        send(ex, {"type": "mouseleave"})
+        assert tuple(ex.trajectory[0]) == (-2.5, -1.6) and ex._move_pending is None and not ex._dragging
+        send(ex, pointer(ex, ex.ax, -2.0, -1.0, kind="mousedown", exact=True))
+        send(ex, pointer(ex, ex.ax, -1.0, 0.5, kind="mousemove", exact=True))
+        send(ex, pointer(ex, ex.ax, -0.5, 0.5, kind="mousemove", exact=True, buttons=0))  # let go outside
+        assert tuple(ex.trajectory[0]) == (-1.0, 0.5) and not ex._dragging
+        send(ex, pointer(ex, ex.ax, -3.0, 0.0, kind="click", exact=True))
+        assert tuple(ex.trajectory[0]) == (-3.0, 0.0)  # a click: at once
+        n = ex.n_updates
+        send(ex, pointer(ex, ex.ax, -3.0, 0.0, kind="mousedown", exact=True))
+        send(ex, pointer(ex, ex.ax, -4.0, 0.5, kind="mousemove", exact=True))
+        ex.close()
+        await asyncio.sleep(0.1)
+        assert ex.n_updates == n and ex._move_pending is None and ex._move_target is None
+        return ex
+
+    asyncio.run(scenario())
+
+
+def test_a_late_echo_of_a_coalesced_drag_is_still_ignored():
+    """On a running loop only the moves that were computed reach the start sliders; a late
+    echo of one of them from the page is ignored as before, the learner's own value is not."""
+    ex = E.explore(slow_gd, steps=50)
+    path = drag_path(16)
+
+    async def drag():
+        loop = asyncio.get_running_loop()
+        send(ex, pointer(ex, ex.ax, *path[0], kind="mousedown", exact=True))
+        for m, (x, y) in enumerate(path[1:], 1):
+            loop.call_later(0.03 * m, send, ex, pointer(ex, ex.ax, x, y, kind="mousemove", exact=True))
+        await asyncio.sleep(0.03 * len(path) + 0.5)
+        send(ex, pointer(ex, ex.ax, -1.5, -1.6, kind="mouseup", exact=True))
+
+    asyncio.run(drag())
+    trail = ex._pointer_trail["x2"]
+    assert ex.n_drag_moves_dropped > 0 and 3 <= len(trail) < len(path)  # only computed points
+    n, frame = ex.n_updates, ex.frame
+    page_sets(ex.controls["x2"], trail[1] + 2e-16)  # a late echo of an earlier computed point
+    assert ex.controls["x2"].value == -1.6 and ex.trajectory[0][1] == -1.6
+    assert ex.n_updates == n and ex.frame == frame
+    page_sets(ex.controls["x2"], -0.5)  # the learner's
+    assert ex.trajectory[0][1] == -0.5
+
+
+def test_the_pages_echo_of_the_latest_point_joins_the_drag():
+    """The page sends the pointer's latest start back with its last bits changed (ipywidgets
+    8). On a running loop the explorer computes with it after the messages in hand, once for
+    both start sliders; in a drag only with the next move or at the drag's end. The sliders and
+    the path agree bit for bit afterwards."""
+    ex = E.explore(heavy_ball, steps=20)
+    obj = objectives.get("d2l")
+
+    async def scenario():
+        send(ex, pointer(ex, ex.ax, -4.0, -1.0, kind="mousedown", exact=True))
+        send(ex, pointer(ex, ex.ax, -3.0, -0.89, kind="mousemove", exact=True))
+        await asyncio.sleep(0.05)
+        assert tuple(ex.trajectory[0]) == (-3.0, -0.89)
+        n = ex.n_updates
+        # in a drag: the echo waits, and the next move takes it in
+        page_sets(ex.controls["x2"], -0.8900000000000001)
+        await asyncio.sleep(0.05)
+        assert ex.n_updates == n and ex._echo_stale
+        send(ex, pointer(ex, ex.ax, -2.0, -0.5, kind="mousemove", exact=True))
+        await asyncio.sleep(0.05)
+        assert ex.n_updates == n + 1 and not ex._echo_stale and tuple(ex.trajectory[0]) == (-2.0, -0.5)
+        # ... or the release, on the same point (the grid's value goes back: one computation)
+        page_sets(ex.controls["x1"], -2.0000000000000004)
+        send(ex, pointer(ex, ex.ax, -2.0, -0.5, kind="mouseup", exact=True))
+        assert ex.n_updates == n + 2 and not ex._echo_stale
+        assert tuple(ex.trajectory[0]) == (-2.0, -0.5) == (ex.controls["x1"].value, ex.controls["x2"].value)
+        # after the drag: the echoes of both sliders, one computation after the messages in hand
+        page_sets(ex.controls["x1"], -2.0000000000000004)
+        page_sets(ex.controls["x2"], -0.5000000000000001)
+        assert ex.n_updates == n + 2
+        await asyncio.sleep(0.05)
+        assert ex.n_updates == n + 3 and ex._move_pending is None
+        assert tuple(ex.trajectory[0]) == (ex.controls["x1"].value, ex.controls["x2"].value) == (
+            -2.0000000000000004, -0.5000000000000001)
+        # an echo waiting when a click moves the start: the click's computation takes it in
+        page_sets(ex.controls["x1"], -2.0)
+        send(ex, pointer(ex, ex.ax, -1.5, 0.25, kind="click", exact=True))
+        assert ex.n_updates == n + 4 and not ex._echo_stale
+        assert tuple(ex.trajectory[0]) == (-1.5, 0.25) == (ex.controls["x1"].value, ex.controls["x2"].value)
+        # an echo waiting in a drag that ends where it began (no computation of its own) when
+        # the pointer leaves the picture: computed then
+        send(ex, pointer(ex, ex.ax, -1.5, 0.25, kind="mousedown", exact=True))
+        page_sets(ex.controls["x2"], 0.25000000000000006)
+        await asyncio.sleep(0.05)
+        assert ex.n_updates == n + 4
+        send(ex, {"type": "mouseleave"})
+        assert ex.n_updates == n + 5 and not ex._echo_stale and ex._move_pending is None
+        assert tuple(ex.trajectory[0]) == (-1.5, 0.25000000000000006)
+
+    asyncio.run(scenario())
+    start = (ex.controls["x1"].value, ex.controls["x2"].value)
+    expected, _ = direct(heavy_ball, obj, start, 20, {"lr": 0.3, "beta": 0.5})
+    np.testing.assert_array_equal(ex.trajectory, expected)
+    assert ex.error is None
+
+
+KERNEL_DRAG = """
+import json, time
+import numpy as np
+import d2lmini as d2l
+from d2lmini.explorers import frames
+
+@d2l.hyperparams(lr=(0.0, 1.0))
+def slow_gd(x, g, state, lr=0.1):
+    time.sleep(0.004)
+    return x - lr * g
+
+ex = d2l.explore(slow_gd, steps=50)
+starts = []
+_compute = ex._compute
+ex._compute = lambda: (_compute(), starts.append([float(v) for v in ex.trajectory[0]]))
+
+def pixels(points):
+    w, h = ex.canvas.get_width_height()
+    return json.dumps({"comm_id": ex.events.comm.comm_id, "size": [w, h],
+                       "pixels": [list(ex._pixel_of(ex.ax, x, y)) for x, y in points]})
+"""
+
+
+def test_a_burst_of_drag_moves_in_a_real_kernel_computes_only_the_newest():
+    """The page's messages, as ipyevents sends them (comm messages 30 ms apart), to a slow
+    explorer in a real ipykernel: the kernel sees its queue (``_kernel_input_waiting``), computes
+    a few of the moves, always the newest, the last move wins, and the release is applied."""
+    path = drag_path(21) + [(-1.5, 0.25)]  # the last: where the mouse is released
+    with nbrun.Kernel() as k:
+        k.run(KERNEL_DRAG)
+        assert k.json("print(json.dumps(frames._kernel_input_waiting()))") is False  # known, and idle
+        geo = k.json(f"print(pixels({path!r}))")
+        w, h = geo["size"]
+
+        def send_event(kind, m):
+            px, py = geo["pixels"][m]
+            event = {"type": kind, "relativeX": px, "relativeY": py, "boundingRectWidth": w,
+                     "boundingRectHeight": h, "button": 0, "buttons": 0 if kind == "mouseup" else 1}
+            msg = k.kc.session.msg("comm_msg", {"comm_id": geo["comm_id"],
+                                                "data": {"method": "custom", "content": event}})
+            k.kc.shell_channel.send(msg)
+
+        send_event("mousedown", 0)
+        for m in range(1, len(path) - 1):
+            __import__("time").sleep(0.03)
+            send_event("mousemove", m)
+        report = "print(json.dumps([starts, ex.n_drag_moves, ex.n_drag_moves_dropped, ex._move_target is None]))"
+        deadline = __import__("time").monotonic() + 60
+        while True:  # the kernel answers once it handled the moves; a waiting move is computed after
+            starts, moves, dropped, done = k.json(report)
+            if done and starts[-1] == pytest.approx(list(path[-2]), abs=1e-12):
+                break
+            assert __import__("time").monotonic() < deadline, (starts, moves, dropped)
+            __import__("time").sleep(0.1)
+        send_event("mouseup", len(path) - 1)
+        final = k.json("print(json.dumps([starts, [float(v) for v in ex.trajectory[0]], ex.error]))")
+    n_moves = len(path) - 2
+    assert moves == n_moves
+    assert starts[0] == pytest.approx(list(path[0]), abs=1e-12)  # the press
+    computed = starts[1:]
+    assert 1 <= len(computed) <= n_moves // 3, computed  # far fewer computations than moves
+    assert dropped == n_moves - len(computed)
+    assert computed[-1] == pytest.approx(list(path[-2]), abs=1e-12)  # the last move wins
+    assert final[0][len(starts):] == [pytest.approx(list(path[-1]), abs=1e-12)]  # the release, once
+    assert final[1] == pytest.approx(list(path[-1]), abs=1e-12) and final[2] is None
 
 
 def test_clicks_and_drags_work_with_the_inspector_showing():
@@ -1373,16 +1621,9 @@ def test_one_drawing_path_whatever_the_backend(backend):
 def test_chapter_openings_sit_on_their_grids_and_read_true():
     from d2lmini.explorers import controls as C
 
-    # chapter 7's Adam: eta=0.4, beta1=0.9, beta2=0.999, eps=1e-6 (once read 0.901 and 1.000)
-    @hyperparams(eta=(0.0, 1.0), beta1=(0.0, 0.99), beta2=(0.0, 0.9999), eps=(1e-10, 1.0, "log"))
-    def adam_rule(x, g, state, eta=0.4, beta1=0.9, beta2=0.999, eps=1e-6, bias_correction=True):
-        state["t"] = t = state.get("t", 0) + 1
-        state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * g
-        state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * g ** 2
-        m, v = state["m"], state["v"]
-        if bias_correction:
-            m, v = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
-        return x - eta * m / (np.sqrt(v) + eps)
+    # chapter 8's Adam: eta=0.4, beta1=0.9, beta2=0.999, eps=1e-6 (once read 0.901 and 1.000)
+    adam_rule = hyperparams(eta=(0.0, 1.0), beta1=(0.0, 0.99), beta2=(0.0, 0.9999),
+                            eps=(1e-10, 1.0, "log"))(learner_rules.make_adam_rule())
 
     ex = E.explore(adam_rule, eta=0.4, beta1=0.9, beta2=0.999, eps=1e-6)
     assert_opening_on_grids(ex)

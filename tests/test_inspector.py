@@ -24,6 +24,7 @@ import pytest
 
 import ipywidgets as widgets
 
+import learner_rules
 from d2lmini import explorers as E
 from d2lmini import rules
 from d2lmini.explorers.inspector import KNOWN_STATE
@@ -278,15 +279,8 @@ def adadelta_rule(x, g, state, *, rho=0.9, eps=1e-6):
     return x - g_prime
 
 
-@hyperparams(eta=(0.0, 1.0), beta1=(0.0, 0.99), beta2=(0.0, 0.9999), eps=(1e-10, 1.0, "log"))
-def adam_rule(x, g, state, eta=0.4, beta1=0.9, beta2=0.999, eps=1e-6, bias_correction=True):
-    state["t"] = t = state.get("t", 0) + 1
-    state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * g
-    state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * g ** 2
-    m, v = state["m"], state["v"]
-    if bias_correction:
-        m, v = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
-    return x - eta * m / (np.sqrt(v) + eps)
+adam_rule = hyperparams(eta=(0.0, 1.0), beta1=(0.0, 0.99), beta2=(0.0, 0.9999),
+                       eps=(1e-10, 1.0, "log"))(learner_rules.make_adam_rule())
 
 
 def test_own_momentum_rule_velocity_is_recorded_and_drawn():
@@ -423,6 +417,23 @@ def test_steps_and_step_in_one_set():
     assert ex.controls["step"].value == 40 and ex.inspection["step"] == 40
     ex.set(steps=10)
     assert ex.controls["step"].value == 10 and ex.controls["step"].max == 10
+
+
+def test_a_step_the_code_sets_is_what_the_code_asked_for():
+    """``controls['step'].value = t`` in a chapter's cell is recorded in ``code_values`` (the
+    browser readout test compares the page's step slider with it); a step from the page is not."""
+    for ex in (E.explore("momentum", steps=20), E.race(steps=20), E.explore_1d(steps=10)):
+        assert ex.code_values["step"] == 0
+        ex.controls["step"].value = 3
+        assert ex.code_values["step"] == 3
+        step = ex.controls["step"]
+        with step._lock_property(value=5):  # how ipywidgets applies a value the page sent
+            step.value = 5
+        assert ex.inspection["step"] == 5 and ex.code_values["step"] == 3
+        ex.set(step=7)
+        assert ex.code_values["step"] == 7
+        ex.reset_sliders()  # every slider back to its opening, the step too
+        assert ex.controls["step"].value == 0 and ex.code_values["step"] == 0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ compares optimizers; the sweeps are float64 and seeded, so their rounded values 
 """
 import re
 
+import numpy as np
 import pytest
 
 import nbrun
@@ -33,6 +34,9 @@ _out = {
     'factored': [int(stored), int(G2.size), _f(rank1_err), _f(rel_err)],
     'adafactor': [adafactor_torch, _f(adafactor_loss), _f(step_1), _f(step_10)],
     'lion': [lion_vs_course, lion_steps.tolist()],
+    'watch_lion': watch_lion.tolist(), 'watch_lion_sizes': lion_sizes.tolist(),
+    'watch_lion_at': [race.controls['inspect'].value,
+                      int(race.controls['step'].value), race.code_values.get('inspect')],
     'sf': [sf_vs_course, sf_final, _f(sf_recovery)],
     'ns_band': [_f(wide.min()), _f(wide.max()), _f(narrow.min()), _f(narrow.max()), _f(p5(1.0)), _f(p5(1e-4))],
     'ns': [ns_vs_course, ns_vs_svd, (S / _np.linalg.norm(D)).tolist(), S_ns.tolist(),
@@ -216,6 +220,34 @@ def test_adafactor_factoring_and_relative_step(run):
     assert step_10 / step_1 == pytest.approx(10.0, rel=1e-9)
     assert "96 instead of 2048 (21 times fewer)" in nbrun.all_text(nb)
     assert f"error printed above is {rel:.2f})" in _markdown(nb)
+
+
+def test_watch_lions_sign_step_in_the_race(run):
+    """The "watch this" prompt: the race's inspector on Lion, read back step by step."""
+    nb, r, _ = run
+    w = np.array(r["numbers"]["watch_lion"])
+    md = next(c.source for c in nb.cells if c.get("id") == "watch-lion")
+    printed = nbrun.cell_text(nb, [c.get("id") for c in nb.cells].index("watch-lion-code"))
+    assert "|update| / lr over all 50 steps: [1.]" in printed
+    assert "x2 = 0.0 at step 20 (gradient 0.0), 1.1 at step 31, where c2 first turns positive" in printed
+    assert r["numbers"]["watch_lion_at"] == ["lion", 0, "lion"]  # left on Lion, at step 0
+    assert len(w) == 50 and r["numbers"]["watch_lion_sizes"] == [1.0]  # every update is +-lr
+    x, g, u = w[:, 0:2], w[:, 2:4], w[:, 6:8]
+    # step 0: gradient (-1, -8); gradient descent would move (0.1, 0.8), Lion moves (0.1, 0.1)
+    np.testing.assert_allclose(g[0], [-1, -8])
+    np.testing.assert_allclose(-0.1 * g[0], [0.1, 0.8])
+    np.testing.assert_allclose(u[0], [1, 1])
+    assert "$(-1, -8)$" in md and "$(0.1, 0.8)$" in md and "$(0.1, 0.1)$" in md
+    # x2 reaches 0 at step 20, climbs against its gradient for eleven more steps up to 1.1,
+    # c2 turns positive at step 31; then x2 never settles (it keeps stepping +-lr)
+    first_zero = int(np.argmax(np.isclose(x[:, 1], 0, atol=1e-9)))
+    assert first_zero == 20 and "step 20" in md
+    climb = np.diff(x[first_zero:32, 1])  # steps 20 ... 31: up by lr each time
+    assert climb == pytest.approx(np.full(11, 0.1)) and (g[first_zero + 1:32, 1] > 0).all()
+    assert x[31, 1] == pytest.approx(1.1) == x[:, 1].max() and "$x_2 = 1.1$ at step 31" in md
+    c2 = w[:, 5]
+    assert int(np.argmax(c2 > 0)) == 31 and (c2[:31] < 0).all() and "until step 31" in md
+    assert np.all(np.abs(np.diff(x[31:, 1])) == pytest.approx(0.1))
 
 
 def test_lion_moves_every_coordinate_by_lr(run):

@@ -13,9 +13,12 @@ pointer position is mapped from the page's pixels to the PNG's pixels (the brows
 image smaller or larger than it is, e.g. in a narrow window or in presenter mode) and from there
 to data coordinates through the axes' transform; a subclass says which axes take clicks and
 what a click or a drag there does (:meth:`_LiveFigure._pointer_axes`,
-:meth:`_LiveFigure._pointer_to`). Where events cannot work (ipyevents missing, or Colab without
-its custom widget manager) the explorer works with its sliders and shows a note saying how to
-get clicks.
+:meth:`_LiveFigure._pointer_to`). The moves of a drag are coalesced in the kernel: a move that
+a newer one overtook before it was computed is dropped, so a slow explorer follows the mouse
+one computation behind instead of replaying every move (:meth:`_LiveFigure._defer_move`);
+presses, clicks and releases are never dropped. Where events cannot work (ipyevents missing,
+or Colab without its custom widget manager) the explorer works with its sliders and shows a
+note saying how to get clicks.
 
 Any error inside a widget callback is shown as a traceback in an ``Output`` widget under the
 figure instead of being lost.
@@ -50,6 +53,14 @@ EVENT_WAIT_MS = 30
 #: page that the pointer had set before its latest one is a late echo (see
 #: ``_LiveFigure._late_echo``).
 POINTER_ECHO_SECONDS = 3.0
+#: A drag's move waits at most this long (seconds) for newer moves before it is computed.
+MOVE_WAIT_LIMIT = 0.5
+#: Where the kernel's queue of messages cannot be seen: the time (seconds) the event loop gets
+#: after a drag's computation to take in the moves that arrived meanwhile (one ipyevents
+#: throttle interval) before the next one starts.
+MOVE_GAP = EVENT_WAIT_MS / 1000
+#: While the kernel still has messages to handle, a drag's move looks again after this long.
+MOVE_RECHECK = 0.005
 
 NOTE_NO_IPYEVENTS = (
     "Clicking on the plot needs the ipyevents package: <code>pip install ipyevents</code>, then "
@@ -111,6 +122,30 @@ def _event_pixel(event, width: float, height: float) -> Optional[Tuple[float, fl
     if dx is not None and dy is not None:
         return dx, dy
     return None
+
+
+def _kernel_input_waiting() -> Optional[bool]:
+    """Whether the IPython kernel this code runs in has messages from the page (or any client)
+    that it has not handled yet; None where that cannot be known (no kernel, another kernel).
+
+    ipykernel 6 reads its shell socket through a ``ZMQStream`` that puts each message into
+    ``kernel.msg_queue``, and a task handles the queue in order. ``flush`` moves the messages
+    already in the socket into the queue (what ipykernel's own ``do_one_iteration`` does for
+    GUI event loops); they are handled in order as always, this only counts them.
+    """
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return None
+    try:
+        kernel = getattr(ipython.get_ipython(), "kernel", None)
+        queue = getattr(kernel, "msg_queue", None)
+        stream = getattr(kernel, "shell_stream", None)
+        if queue is None or stream is None or not callable(getattr(queue, "qsize", None)):
+            return None
+        stream.flush(1)  # zmq.POLLIN: read, do not send
+        return queue.qsize() > 0
+    except Exception:  # another kernel's internals: fall back to the time gap
+        return None
 
 
 def _from_page(widget) -> bool:
@@ -202,6 +237,13 @@ class _LiveFigure:
         self._dragging = False
         self._pointer_trail: dict = {}  # control -> the values clicks and drags gave it, in order
         self._pointer_time = -math.inf
+        self._move_target: Optional[Tuple[float, float]] = None  # a drag's newest move, not yet computed
+        self._move_pending = None  # the loop's handle of the deferred move
+        self._move_since = -math.inf  # when the pending move's first predecessor arrived
+        self._move_end = -math.inf  # when the last computation for the pointer ended
+        self._echo_stale = False  # a start slider took the page's echo of the pointer's latest value
+        self.n_drag_moves = 0  # moves of a drag that reached the kernel
+        self.n_drag_moves_dropped = 0  # ... that a newer move overtook before they were computed
         self.events = None
         note = None
         module = _ipyevents()
@@ -242,14 +284,15 @@ class _LiveFigure:
 
     def _on_pointer(self, event) -> None:
         """A click on the axes moves the start there; a press there and a drag drag it live
-        (each move is one update; frames are throttled as for sliders)."""
+        (a drag's moves are coalesced, :meth:`_defer_move`; frames are throttled as for
+        sliders). A press, a click and a release are applied at once, never dropped."""
         if self.closed:
             return
         kind = event.get("type")
         if kind not in POINTER_EVENTS:
             return
         if kind == "mouseleave":
-            self._dragging = False
+            self._end_drag()
             return
         ax = self._pointer_axes()
         if ax is None:
@@ -260,21 +303,153 @@ class _LiveFigure:
             if not self._dragging:
                 return
             if not event.get("buttons", 1) & 1:  # released outside the picture
-                self._dragging = False
+                self._end_drag()
                 return
         elif kind == "mouseup" and not self._dragging:
             return
         where = self._event_data(event, ax)
         if where is None:
+            if kind == "mouseup":
+                self._end_drag()
             return
         x, y, inside = where
+        if kind == "mousemove":
+            self.n_drag_moves += 1
+            self._defer_move(x, y)
+            return
         if kind in ("mousedown", "click"):
             if not inside:
                 return
             self._dragging = kind == "mousedown"
         elif kind == "mouseup":
             self._dragging = False
-        self._pointer_to(x, y)
+        self._drop_move()  # this event's position is newer than a move still waiting
+        self._pointer_compute(x, y)
+        self._settle_echo()
+
+    def _pointer_compute(self, x: float, y: float) -> None:
+        try:
+            self._pointer_to(x, y)
+        finally:
+            self._move_end = time.monotonic()
+
+    # A drag's moves. ipyevents sends a move every EVENT_WAIT_MS (30 ms) while the mouse moves;
+    # an explorer that takes longer to compute (chapter 10's race of nine rules over 200 steps:
+    # 0.2-0.5 s) used to compute every one of them in turn, and after a fast drag the picture
+    # trailed the mouse by seconds. A move now only stores its position and leaves the
+    # computation to one callback on the kernel's event loop, which computes the newest
+    # position once no newer move is waiting; moves that were overtaken are dropped.
+    #
+    # How ipykernel 6 interleaves messages and callbacks decides how that callback waits
+    # (``bench/drag_lag.py --kernel-order``: 20 comm messages 30 ms apart to a handler whose
+    # computation costs 0.3 s, ipykernel 6.31). Its zmq stream reads one message per loop
+    # iteration, and a callback scheduled with call_soon runs before the next message is read:
+    # call_soon alone computed all 20 messages, call_later(0) 11 (every other one). What works
+    # is to look at the kernel's own queue: flush the shell stream into ``kernel.msg_queue`` and
+    # look again after MOVE_RECHECK while it holds messages: 3 computations for 20 messages (0,
+    # 9, 19), the last one the newest, done 0.4 s after the last message instead of 5.5 s.
+    # Where that queue cannot be seen (no ipykernel, another kernel, the tests' own event loop)
+    # the loop gets MOVE_GAP after each computation to take in the moves that arrived meanwhile
+    # (3 to 5 computations for 20 in four runs: under load a gap can end before all the moves
+    # that arrived are in).
+    # A move waits at most MOVE_WAIT_LIMIT, so a kernel busy with other messages still shows a
+    # drag live. Without a running event loop (plain Python) a move is computed at once.
+    #
+    # The events' own ``timeStamp`` (the page's clock) was the other candidate; it says how old
+    # a move is, but not whether a newer one is already waiting, which the queue says exactly.
+    #
+    # The deferred computation runs outside any message, so the page shows the kernel as idle
+    # meanwhile, and a request for the kernel's state can be answered between a move's arrival
+    # and its computation: tests wait for ``_move_target is None`` (tests/browser_support.py).
+
+    #: False: compute every move of a drag at once, as before moves were coalesced (a switch
+    #: for ``bench/drag_lag.py``, which measures both in one run).
+    coalesce_drag_moves = True
+
+    def _defer_move(self, x: float, y: float) -> None:
+        """A drag's move to (x, y): computed by one deferred callback, unless a newer move comes
+        first (see above)."""
+        loop = None
+        if self.coalesce_drag_moves:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+        if self._move_target is not None:
+            self.n_drag_moves_dropped += 1
+        self._move_target = (x, y)
+        if loop is None:
+            self._apply_move()
+        elif self._move_pending is None:
+            self._move_since = time.monotonic()
+            self._move_pending = loop.call_soon(self._guard, self._deferred_move)
+
+    def _defer_echo(self) -> bool:
+        """The page sent back the pointer's latest value of a start slider with its last bits
+        changed (see :meth:`_late_echo`): the explorer computes with it, but on a running loop
+        after the messages in hand, once for both start sliders; in a drag, with the next move
+        or at the drag's end. False: no running loop (then it is computed at once, as any
+        slider value)."""
+        if not self.coalesce_drag_moves:
+            return False
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        self._echo_stale = True
+        if self._move_pending is None:
+            self._move_since = time.monotonic()
+            self._move_pending = loop.call_soon(self._guard, self._deferred_move)
+        return True
+
+    def _deferred_move(self) -> None:
+        self._move_pending = None
+        if self._move_target is None and (not self._echo_stale or self._dragging):
+            return  # an echo in a drag waits for the next move or the drag's end
+        if self.closed:
+            return
+        now = time.monotonic()
+        if now - self._move_since < MOVE_WAIT_LIMIT:
+            waiting = _kernel_input_waiting()
+            if waiting is None:
+                delay = MOVE_GAP - (now - self._move_end)
+            else:
+                delay = MOVE_RECHECK if waiting else 0.0
+            if delay > 0:
+                self._move_pending = asyncio.get_running_loop().call_later(
+                    delay, self._guard, self._deferred_move)
+                return
+        self._apply_move()
+
+    def _apply_move(self) -> None:
+        """Compute the drag's newest move now (and a start slider's echo still waiting)."""
+        if self._move_pending is not None:
+            self._move_pending.cancel()
+            self._move_pending = None
+        target, self._move_target = self._move_target, None
+        if target is not None and not self.closed:
+            self._pointer_compute(*target)
+        self._settle_echo()
+
+    def _settle_echo(self) -> None:
+        """Compute with a start slider's echo that no computation took in since it came."""
+        if self._echo_stale and not self.closed and self._hold == 0:
+            self._refresh()
+
+    def _drop_move(self) -> None:
+        """Forget a move still waiting: a newer position (a release, a press) replaces it."""
+        if self._move_target is not None:
+            self.n_drag_moves_dropped += 1
+            self._move_target = None
+        if self._move_pending is not None:
+            self._move_pending.cancel()
+            self._move_pending = None
+
+    def _end_drag(self) -> None:
+        """The drag ended without a position of its own (the pointer left the picture, or was
+        released outside it): the last move still waiting is computed now."""
+        self._dragging = False
+        self._apply_move()
 
     def _pointer_set(self, values) -> None:
         """``_set`` for a click or a drag; remembers the values it gave (``_late_echo``)."""
@@ -298,20 +473,26 @@ class _LiveFigure:
         later points and would pull the start back. A value from the page that equals one the
         pointer gave before its latest one, within ``POINTER_ECHO_SECONDS`` of it, is such an
         echo; any other value from the page (the learner moved the slider) ends the trail."""
+        return self._pointer_echo(name, widget) == "late"
+
+    def _pointer_echo(self, name: str, widget) -> Optional[str]:
+        """``"late"``: the page sent back a value the pointer set before its latest one (see
+        :meth:`_late_echo`); ``"latest"``: the page sent back the pointer's latest value with its
+        last bits changed (kept, and computed with); None: anything else."""
         trail = self._pointer_trail.get(name)
         if not trail or not _from_page(widget):
-            return False
+            return None
         if time.monotonic() - self._pointer_time > POINTER_ECHO_SECONDS:
             self._pointer_trail.pop(name, None)
-            return False
+            return None
         value = float(widget.value)
         tol = 1e-6 * float(getattr(widget, "step", 0) or 0) + 1e-12 * max(1.0, abs(value))
         if abs(value - trail[-1]) <= tol:
-            return False
+            return "latest"
         if any(abs(value - old) <= tol for old in trail[:-1]):
-            return True
+            return "late"
         self._pointer_trail.pop(name, None)
-        return False
+        return None
 
     def _pointer_axes(self):  # the axes that take clicks (None: none); overridden
         return None
@@ -364,25 +545,30 @@ class _LiveFigure:
 
     def _refresh(self) -> None:
         """Recompute the results and ask for a frame (throttled)."""
+        self._echo_stale = False
         self._compute()
         self.n_updates += 1
         self._request_frame()
 
     def update(self) -> None:
         """Recompute and redraw now, synchronously."""
+        self._echo_stale = False
         self._compute()
         self.n_updates += 1
         self._render_frame()
 
     def _on_control(self, name: str) -> None:
         widget = self.controls.get(name)
-        if widget is not None and self._late_echo(name, widget):
+        echo = self._pointer_echo(name, widget) if widget is not None else None
+        if echo == "late":
             with self._quiet():  # back to the pointer's latest value, which is computed
                 widget.value = self._pointer_trail[name][-1]
             return
         if widget is not None:
             _fit_value(widget)  # a value set from Python off the slider's grid
         self._apply(name)
+        if echo == "latest" and self._defer_echo():
+            return  # computed with the drag's moves
         if self._hold == 0:
             self._refresh()
 
@@ -532,6 +718,8 @@ class _LiveFigure:
 
         self.closed = True
         self._dragging = False
+        self._drop_move()
+        self._echo_stale = False
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None

@@ -45,6 +45,7 @@ import numpy as np
 
 from .. import rules as _rules
 from .controls import _dropdown, _set_range, _slider, _widgets
+from .frames import _from_page
 
 __all__ = ["Inspector2D", "Inspector1D", "KNOWN_STATE", "inspect_run", "table_html", "table_html_1d"]
 
@@ -715,6 +716,9 @@ class _StepControls:
     def _step_moved(self) -> None:
         if self.ex._hold:  # inside set(): the batch's refresh draws the overlay
             return
+        step = self.ex.controls["step"]
+        if not _from_page(step):  # code moved it (``controls['step'].value = t``): asked for
+            self.ex._asked["step"] = int(step.value)
         self._on_step_cb()
         self.ex._request_frame()
 

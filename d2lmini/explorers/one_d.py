@@ -230,7 +230,8 @@ class Explorer1D(_LiveFigure):
         """lr (the method's default), x0 (the objective's start) and steps back."""
         mname = self.controls["method"].value
         self._asked.clear()
-        self._set({"lr": self._lr_default(mname), "x0": float(self.objective.start), "steps": self._opening["steps"]})
+        self._set({"lr": self._lr_default(mname), "x0": float(self.objective.start), "steps": self._opening["steps"],
+                   "step": 0})
 
     # --- computing -------------------------------------------------------------------------
     def _step_function(self) -> Callable[[float], float]:

@@ -133,6 +133,7 @@ class Race(_Contour2D):
             values.update(noise=self._opening["noise"], schedule=self._opening["schedule"],
                           warmup=self._opening["warmup"])
         values["x1"], values["x2"] = (float(a) for a in self.objective.start)
+        values["step"] = 0  # the step inspector back to the start too
         self._asked.clear()
         self._set(values)
 

@@ -137,6 +137,7 @@ class Explorer2D(_Contour2D):
             values["x1"], values["x2"] = (
                 (self.view[0] + self.view[1]) / 2, (self.view[2] + self.view[3]) / 2
             )
+        values["step"] = 0  # the step inspector back to the start too
         values = {k: v for k, v in values.items() if k in self.controls}
         self._asked.clear()
         self._set(values)
