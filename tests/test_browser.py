@@ -443,8 +443,9 @@ def test_ipywidgets7_explorers(lab_server, browser_context):  # issue 17, ipywid
     into the server's temporary folder, never into ``notebooks/``) that makes one explorer of
     each kind the chapters use (``IPYWIDGETS7_CELLS``), the readouts are true before and after
     keyboard moves, a slider moves by keyboard and by mouse, the step inspector steps, plays and
-    pauses (and a race's run is picked), and clicks and drags on the picture move the start
-    (on the first explorer of each kind: 2-D, race, 1-D), each checked against the kernel.
+    pauses (and a race's run is picked), a fast drag on the slowest explorer ends at the
+    release point, and clicks and drags on the picture move the start (on the first explorer
+    of each kind: 2-D, race, 1-D), each checked against the kernel.
 
     Why one generated notebook and not every chapter again: the chapters make their explorers
     through the same ``d2l.explore``/``race``/``explore_1d`` code paths as these cells, and
@@ -458,4 +459,5 @@ def test_ipywidgets7_explorers(lab_server, browser_context):  # issue 17, ipywid
         ["Explorer2D", "Explorer2D", "Explorer2D", "Race", "Explorer1D"],
         lambda page: exercise_explorers(page, "ipywidgets7"),
         lambda page: browser_inspector.exercise_inspector(page, *_explorers(page)),
+        browser_clicks.check_fast_drag,
         environment=_colab_like_stack, clicks_on_each_kind=True)
