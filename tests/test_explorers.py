@@ -1914,17 +1914,29 @@ def test_new_rule_presets_show_the_rule():
 
 
 def slider_value(widget):
-    """A strategy over a control's whole range, endpoints included."""
+    """A strategy over a control's whole range, endpoints included.
+
+    What it draws does not depend on the control's current range: a fraction of the range (or
+    of the list of options) is drawn and mapped onto the range the control has at draw time.
+    The explorers are shared between examples, so a range (the step slider's end, a grid that
+    an off-grid value extended) can differ between an example and its replay; a strategy whose
+    bounds followed the range would make hypothesis see inconsistent data generation."""
     if isinstance(widget, widgets.Checkbox):
         return st.booleans()
+    fraction = st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.0, 1.0))
+
+    def pick(options):
+        return fraction.map(lambda a: options[min(int(a * len(options)), len(options) - 1)])
+
     if isinstance(widget, widgets.SelectionSlider):
-        return st.sampled_from([v for _, v in widget.options])
+        return pick([v for _, v in widget.options])
     if isinstance(widget, widgets.Dropdown):
-        return st.sampled_from(list(widget.options))
+        return pick(list(widget.options))
     lo, hi = widget.min, widget.max
     if isinstance(widget, (widgets.IntSlider, widgets.Play)):
-        return st.one_of(st.sampled_from([lo, hi]), st.integers(lo, hi))
-    return st.one_of(st.sampled_from([float(lo), float(hi)]), st.floats(float(lo), float(hi)))
+        return fraction.map(lambda a: int(round(lo + a * (hi - lo))))
+    lo, hi = float(lo), float(hi)
+    return fraction.map(lambda a: hi if a == 1.0 else min(hi, lo + a * (hi - lo)))
 
 
 
