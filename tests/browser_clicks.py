@@ -245,7 +245,7 @@ FAST_MOVES, FAST_SPACING = 40, 0.035
 SLOW_COMPUTE_MOVES = 3
 #: After the release of a fast drag on a slow explorer the kernel may still: finish the move it
 #: is computing, compute the release point, and compute once with the start sliders' values
-#: that the page echoes back with their last bits changed (ipywidgets 8; see ``_late_echo``);
+#: that the page echoes back with their last bits changed (ipywidgets 8; see ``_LiveFigure._pointer_echo``);
 #: then the page gets the frame. Three updates; on a loaded machine an update in a drag (with
 #: its slider messages) took up to 1.5 times the one ``update()`` measured before it
 #: (``bench/drag_lag.py``), and the page's part varies: the picture settles within this many

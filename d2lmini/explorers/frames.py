@@ -51,7 +51,7 @@ POINTER_EVENTS = ("click", "mousedown", "mousemove", "mouseup", "mouseleave")
 EVENT_WAIT_MS = 30
 #: For this long (seconds) after a click or drag last moved a slider, a value for it from the
 #: page that the pointer had set before its latest one is a late echo (see
-#: ``_LiveFigure._late_echo``).
+#: ``_LiveFigure._pointer_echo``).
 POINTER_ECHO_SECONDS = 3.0
 #: A drag's move waits at most this long (seconds) for newer moves before it is computed.
 MOVE_WAIT_LIMIT = 0.5
@@ -122,6 +122,14 @@ def _event_pixel(event, width: float, height: float) -> Optional[Tuple[float, fl
     if dx is not None and dy is not None:
         return dx, dy
     return None
+
+
+def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
+    """The running event loop (an IPython kernel's), or None (plain Python: work at once)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _kernel_input_waiting() -> Optional[bool]:
@@ -369,37 +377,32 @@ class _LiveFigure:
     def _defer_move(self, x: float, y: float) -> None:
         """A drag's move to (x, y): computed by one deferred callback, unless a newer move comes
         first (see above)."""
-        loop = None
-        if self.coalesce_drag_moves:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
+        loop = _running_loop() if self.coalesce_drag_moves else None
         if self._move_target is not None:
             self.n_drag_moves_dropped += 1
         self._move_target = (x, y)
         if loop is None:
             self._apply_move()
-        elif self._move_pending is None:
+        else:
+            self._schedule_move(loop)
+
+    def _schedule_move(self, loop) -> None:
+        """Ask ``loop`` for the deferred computation (once: a later move joins it)."""
+        if self._move_pending is None:
             self._move_since = time.monotonic()
             self._move_pending = loop.call_soon(self._guard, self._deferred_move)
 
     def _defer_echo(self) -> bool:
         """The page sent back the pointer's latest value of a start slider with its last bits
-        changed (see :meth:`_late_echo`): the explorer computes with it, but on a running loop
+        changed (see :meth:`_pointer_echo`): the explorer computes with it, but on a running loop
         after the messages in hand, once for both start sliders; in a drag, with the next move
         or at the drag's end. False: no running loop (then it is computed at once, as any
         slider value)."""
-        if not self.coalesce_drag_moves:
-            return False
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = _running_loop() if self.coalesce_drag_moves else None
+        if loop is None:
             return False
         self._echo_stale = True
-        if self._move_pending is None:
-            self._move_since = time.monotonic()
-            self._move_pending = loop.call_soon(self._guard, self._deferred_move)
+        self._schedule_move(loop)
         return True
 
     def _deferred_move(self) -> None:
@@ -452,7 +455,7 @@ class _LiveFigure:
         self._apply_move()
 
     def _pointer_set(self, values) -> None:
-        """``_set`` for a click or a drag; remembers the values it gave (``_late_echo``)."""
+        """``_set`` for a click or a drag; remembers the values it gave (``_pointer_echo``)."""
         now = time.monotonic()
         if now - self._pointer_time > POINTER_ECHO_SECONDS:
             self._pointer_trail = {}
@@ -463,22 +466,19 @@ class _LiveFigure:
             del trail[:-256]
         self._set(values)
 
-    def _late_echo(self, name: str, widget) -> bool:
-        """Whether the page just sent back, late, a value that a click or drag had set before.
+    def _pointer_echo(self, name: str, widget) -> Optional[str]:
+        """Whether the page just sent back a value that a click or drag had set.
 
         A page's slider (ipywidgets 8's FloatSlider) sends a value the kernel set back to the
         kernel when its own step arithmetic makes it differ in the last bits (-0.89 comes back
         as -0.8900000000000001). During a drag the kernel sets the start sliders faster than a
         busy page applies them, so such an echo of an earlier point of the drag arrives after
-        later points and would pull the start back. A value from the page that equals one the
-        pointer gave before its latest one, within ``POINTER_ECHO_SECONDS`` of it, is such an
-        echo; any other value from the page (the learner moved the slider) ends the trail."""
-        return self._pointer_echo(name, widget) == "late"
+        later points and would pull the start back.
 
-    def _pointer_echo(self, name: str, widget) -> Optional[str]:
-        """``"late"``: the page sent back a value the pointer set before its latest one (see
-        :meth:`_late_echo`); ``"latest"``: the page sent back the pointer's latest value with its
-        last bits changed (kept, and computed with); None: anything else."""
+        ``"late"``: a value the pointer gave before its latest one, within
+        ``POINTER_ECHO_SECONDS`` of it (put back to the latest); ``"latest"``: the pointer's
+        latest value with its last bits changed (kept, and computed with); None: anything else
+        (the learner moved the slider: that ends the trail)."""
         trail = self._pointer_trail.get(name)
         if not trail or not _from_page(widget):
             return None
@@ -613,10 +613,7 @@ class _LiveFigure:
     # --- frames ---------------------------------------------------------------------------
     def _request_frame(self) -> None:
         self._frame_stale = True
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        loop = _running_loop()
         now = time.perf_counter()
         if loop is None or now - self._last_frame_end >= self.frame_interval:
             self._render_frame()
