@@ -30,7 +30,7 @@ test: setup-browser setup-colab test-main test-colab
 XDIST := -n $(or $(TEST_WORKERS),2) --dist loadfile
 
 test-main: setup
-	OMP_NUM_THREADS=1 $(PY) -m pytest tests -p no:cacheprovider $(XDIST)
+	OMP_NUM_THREADS=1 $(PY) -m pytest tests -p no:cacheprovider $(XDIST) --durations=25
 
 # The "Colab-like" run: ipywidgets 7, inline backend, no ipympl; every notebook and explorer
 # test (the pure-math tests do not depend on the widget stack and ran in test-main), and of the
@@ -38,7 +38,7 @@ test-main: setup
 # in ipywidgets 7's frontend; the chapters' browser tests run in test-main).
 COLAB_TESTS := tests/test_explorers.py tests/test_presenter.py tests/test_launch.py tests/test_browser.py $(wildcard tests/test_nb_*.py)
 test-colab: setup-colab
-	OMP_NUM_THREADS=1 D2LMINI_COLAB_LIKE=1 .venv-colab/bin/python -m pytest $(COLAB_TESTS) -p no:cacheprovider -m "not slow and (not browser or colab)" $(XDIST)
+	OMP_NUM_THREADS=1 D2LMINI_COLAB_LIKE=1 .venv-colab/bin/python -m pytest $(COLAB_TESTS) -p no:cacheprovider -m "not slow and (not browser or colab)" $(XDIST) --durations=15
 
 bench: setup
 	$(PY) bench/import_time.py
