@@ -344,9 +344,12 @@ def wsd(t, warmup_steps=10, decay_steps=20, total_steps=100, start_factor=1.0 / 
             decay "sqrt":         1 - (1 - min_factor) sqrt(s)       (Hägele et al.'s "1-sqrt")
         t >= T:                   min_factor     (each decay reaches it at s = 1; D = 0 drops at once)
 
-    with W = warmup_steps, D = decay_steps, T = total_steps. No torch class. The point of the
-    shape: the run can stop (or branch off a decay) at any time during the long stable phase,
-    and a short decay at the end gets most of the benefit of a full cosine.
+    with W = warmup_steps, D = decay_steps, T = total_steps. No torch class of its own; a
+    SequentialLR gives the same lrs (tests/test_schedules.py): a warm-up LinearLR, then from
+    T - D a decaying LinearLR ("linear") or a CosineAnnealingLR ("cosine"); "sqrt" needs a
+    LambdaLR. The point of the shape: the run can stop (or branch off a decay) at any time
+    during the long stable phase, and a short decay at the end gets most of the benefit of a
+    full cosine.
     """
     t = _check_t(t)
     warmup_steps = _check_steps("warmup_steps", warmup_steps, low=0)

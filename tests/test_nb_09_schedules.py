@@ -38,7 +38,7 @@ out = {
          {'warmup_steps': 50, 'total_steps': 1000, 'start_factor': 0.0})] for t in range(1000)),
     'adam_first': [float(v) for v in adam_first], 'g1': [float(v) for v in g1],
     'first_step_table': first_step_table, 'zero_rows': zero_rows, 'constant_pixels': constant_pixels,
-    'noise_steps': noise_steps, 'radam_first': radam_first,
+    'noise_steps': noise_steps, 'radam_first': radam_first, 'paper_first': paper_first,
     'r': [float(r[radam_first - 1]), float(r[99]), float(r[999]), float(r[1999]), float(r[3999])],
     'r_increasing': bool(np.all(np.diff(r[radam_first - 1:]) > 0)),
     'lrs': adam_lrs, 'steps_per_epoch': steps_per_epoch, 'total': total,
@@ -210,7 +210,7 @@ def test_adam_first_step(run):
 
 
 def test_adam_on_noise_and_radam(run):
-    _, r, _ = run
+    nb, r, _ = run
     n = r["numbers"]
     steps = n["noise_steps"]
     late = sum(steps[49:]) / len(steps[49:])
@@ -218,7 +218,11 @@ def test_adam_on_noise_and_radam(run):
     assert late == pytest.approx(math.sqrt(2 / math.pi) * math.sqrt(0.1 / 1.9), rel=0.05)
     assert steps[0] / late > 5
     assert n["radam_first"] == 6 and n["r_increasing"]
+    # "momentum SGD steps ...: the first 4 steps ..., and 5 in PyTorch's version"
+    assert n["paper_first"] == 5
     assert n["r"][3] < 0.9 and n["r"][4] > 0.95  # thousands of steps to approach 1
+    md = " ".join(_md(nb).replace("\n> ", " ").split())
+    assert "the first 4 steps for $\\beta_2 = 0.999$, and 5 in PyTorch's version" in md
 
 
 def test_warmup_on_the_digits(run):

@@ -150,6 +150,8 @@ def test_house_style(run):
         assert ref in md, ref
     assert "article" not in (md + _code(nb)).lower()
     assert "A common claim in tutorials is" in md
+    # which version of the rules without a torch class: Lion's Algorithm 2, schedule-free's reference code
+    assert "Algorithm 2" in md and "reference code (their `schedulefree` package" in md and "Algorithm 1" in md
     # every section has its rule in LaTeX and a from-scratch function before the torch comparison
     code = _code(nb)
     for fn in ("def nadam_rule", "def radam_rule", "def adamax_rule", "def factored_second_moment",

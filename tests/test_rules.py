@@ -853,6 +853,53 @@ def test_adamw_schedulefree_hand_computed_steps():
     np.testing.assert_allclose(y3, 0.5 * x3 + 0.5 * z3, rtol=0, atol=1e-14)
 
 
+def _adamw_schedulefree_algorithm_1(y1, grads, lr, beta1, beta2, eps, weight_decay, warmup_steps, r=0.0, power=2.0):
+    """Defazio et al. 2024, Algorithm 1 (schedule-free AdamW) line by line, with the reference
+    code's r and weight_lr_power in line 10 (the paper: r = 0, power 2). Returns y_2 .. y_{T+1}.
+        y_t = (1 - beta1) z_t + beta1 x_t;   v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
+        gamma_t = lr sqrt(1 - beta2^t) min(1, t / warmup)
+        z_{t+1} = z_t - gamma_t g_t / (sqrt(v_t) + eps) - gamma_t weight_decay y_t
+        c_{t+1} = t^r gamma_t^power / sum_i i^r gamma_i^power;   x_{t+1} = (1 - c) x_t + c z_{t+1}"""
+    x = z = y = np.array(y1, dtype=float)
+    v, weight_sum, ys = 0.0, 0.0, []
+    for t, g in enumerate(grads, start=1):
+        v = beta2 * v + (1 - beta2) * g * g
+        gamma = lr * math.sqrt(1 - beta2**t) * (min(1.0, t / warmup_steps) if warmup_steps else 1.0)
+        z = z - gamma * g / (np.sqrt(v) + eps) - gamma * weight_decay * y
+        weight = t**r * gamma**power
+        weight_sum += weight
+        x = (1 - weight / weight_sum) * x + weight / weight_sum * z
+        y = (1 - beta1) * z + beta1 * x
+        ys.append(y)
+    return np.array(ys)
+
+
+def test_adamw_schedulefree_against_the_papers_algorithm_1():
+    """The rule follows the authors' reference code (schedulefree 1.4), which differs from the
+    paper's Algorithm 1 only in where Adam's bias correction sqrt(1 - beta2^t) goes: in the paper
+    it is part of gamma_t, so it also scales eps, the decay and the averaging weights. With
+    eps = 0 and no decay the z steps are the same, and with equal averaging weights
+    (weight_lr_power = 0; any r, any warm-up) the whole run is; with the weights gamma_t^2 the
+    averages differ (while sqrt(1 - beta2^t) still grows), and so do the paths."""
+    rng = np.random.default_rng(13)
+    y1, grads = rng.normal(size=(3, 4)), rng.normal(size=(60, 3, 4))
+    hp = dict(lr=0.05, beta1=0.9, beta2=0.99, eps=0.0, weight_decay=0.0)
+    for warmup, r in [(0, 0.0), (10, 0.0), (5, 1.5)]:
+        state: dict = {}
+        ours, y = [], y1
+        for g in grads:
+            y = rules.adamw_schedulefree(y, g, state, warmup_steps=warmup, r=r, weight_lr_power=0.0, **hp)
+            ours.append(y)
+        paper = _adamw_schedulefree_algorithm_1(y1, grads, warmup_steps=warmup, r=r, power=0.0, **hp)
+        np.testing.assert_allclose(np.array(ours), paper, rtol=0, atol=1e-12, err_msg=f"warmup {warmup}, r {r}")
+    # the paper's weights gamma_t^2 (and its eps and decay placement): not the same run
+    state, y = {}, y1
+    for g in grads:
+        y = rules.adamw_schedulefree(y, g, state, lr=0.05, beta1=0.9, beta2=0.99, weight_decay=0.1)
+    paper = _adamw_schedulefree_algorithm_1(y1, grads, 0.05, 0.9, 0.99, 1e-8, 0.1, 0)
+    assert np.abs(y - paper[-1]).max() > 1e-4
+
+
 # ---------------------------------------------------------------------------------------------
 # 5d. stacks and array hyperparameters (the batched-training convention)
 

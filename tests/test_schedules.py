@@ -318,6 +318,23 @@ def test_wsd_cosine_decay_is_sequential_in_torch():
     _assert_equal_steps(ours, _torch_lrs(make, T + 1))
 
 
+@pytest.mark.parametrize("W, D, T, start, min_factor", [
+    (10, 60, 200, 0.1, 0.0), (25, 40, 150, 0.01, 0.05), (5, 100, 120, 1 / 3, 0.2)])
+def test_wsd_linear_decay_is_two_linear_lrs_in_torch(W, D, T, start, min_factor):
+    # WSD's default (linear) decay is a warm-up LinearLR, which holds 1 once done, handed over at
+    # T - D to a decaying LinearLR, which holds min_factor after it; 20 steps past T too
+    def make(o):
+        return lr_scheduler.SequentialLR(o, [
+            lr_scheduler.LinearLR(o, start_factor=start, total_iters=W),
+            lr_scheduler.LinearLR(o, start_factor=1.0, end_factor=min_factor, total_iters=D),
+        ], milestones=[T - D])
+
+    ours = _ours(S.wsd, T + 20, warmup_steps=W, decay_steps=D, total_steps=T, start_factor=start,
+                 min_factor=min_factor)
+    _assert_equal_steps(ours, _torch_lrs(make, T + 20), abs_=1e-16 * BASE_LR)
+    assert ours[W] == ours[T - D] == BASE_LR and ours[-1] == pytest.approx(min_factor * BASE_LR)
+
+
 # ---------------------------------------------------------------------------------------------
 # ReduceLROnPlateau
 
