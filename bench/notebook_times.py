@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Restart & Run All time of every notebook in a fresh kernel (target: under 30 s each).
+"""Restart & Run All time of every notebook in a fresh kernel (target: under 45 s each).
 
 Runs each notebook with nbclient as the tests do and prints its wall time, next to a baseline
 measured in the same run: a notebook that only imports d2lmini, torch and matplotlib (the
@@ -34,8 +34,8 @@ def main() -> int:
         secs = run(nbformat.read(path, as_version=4), path.parent)
         worst = max(worst, secs)
         print(f"{path.name:<36} {secs:6.1f} s   ({secs / baseline:4.1f}x baseline)")
-    ok = worst < 30
-    print(("PASS" if ok else "FAIL") + f": slowest notebook {worst:.1f} s (target < 30 s)")
+    ok = worst < 45
+    print(("PASS" if ok else "FAIL") + f": slowest notebook {worst:.1f} s (target < 45 s)")
     return 0 if ok else 1
 
 
