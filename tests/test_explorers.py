@@ -117,6 +117,24 @@ def png_size(data: bytes):
         return im.size
 
 
+def test_png_frames_decode_to_the_canvas_pixels():
+    """The frame encoder is lossless: an opaque canvas (written as RGB) and one with
+    transparency (RGBA) decode to exactly the pixels they were made from."""
+    from PIL import Image
+    from d2lmini.explorers.frames import _encode_png
+
+    rng = np.random.default_rng(0)
+    opaque = rng.integers(0, 256, size=(7, 11, 4), dtype=np.uint8)
+    opaque[..., 3] = 255
+    clear = opaque.copy()
+    clear[2, 3, 3] = 0
+    for rgba, mode in ((opaque, "RGB"), (clear, "RGBA")):
+        with Image.open(io.BytesIO(_encode_png(rgba))) as im:
+            im.load()
+            assert im.mode == mode and im.size == (11, 7)
+            assert np.array_equal(np.asarray(im.convert("RGBA")), rgba)
+
+
 def point_text(x) -> str:
     return f"({E._fmt(x[0])}, {E._fmt(x[1])})"
 
