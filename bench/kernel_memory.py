@@ -4,8 +4,9 @@
 A teacher sizing a JupyterHub needs the memory one student's chapter takes. For every chapter
 (or the ones named on the command line) this starts a real kernel with jupyter_client (the
 ``python3`` kernel of this interpreter), runs the notebook top to bottom as ``tests/nbrun.py``
-does, and then moves every explorer's sliders (each numeric slider to five positions). It reads
-each kernel process's memory from ``/proc`` (psutil where there is no /proc):
+does, and then moves every explorer's sliders (each to five positions along its range, or along
+its options for a ladder of nines or decades). It reads each kernel process's memory from
+``/proc`` (psutil where there is no /proc):
 
 * RSS (resident set size) after Run All and after the slider moves;
 * PSS (proportional set size: shared library pages split between the processes that map them)
@@ -41,22 +42,33 @@ from jupyter_client.manager import KernelManager
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
 
-# Move every numeric slider of every live explorer to five positions, redrawing each time.
+# Move every slider of every live explorer to five positions, redrawing each time: number
+# sliders (FloatSlider, IntSlider, a SliderText) along their range, and the SelectionSliders
+# (a ladder of nines or of decades: gamma, beta2, eps, kappa, ...) along their options.
 SLIDERS = r"""
+import ipywidgets as _w
 from d2lmini import explorers as _ex
 _moves = 0
 for _e in _ex.live_explorers():
-    for _name, _w in list(_e.controls.items()):
-        if not (hasattr(_w, "min") and hasattr(_w, "max")) or _name in ("x1", "x2", "steps", "x0"):
+    for _name, _c in list(_e.controls.items()):
+        if _name in ("x1", "x2", "steps", "x0"):
             continue
-        _old = _w.value
-        _log = hasattr(_w, "base")
-        for _f in (0.1, 0.3, 0.5, 0.7, 0.9):
-            _v = _w.base ** (_w.min + _f * (_w.max - _w.min)) if _log else _w.min + _f * (_w.max - _w.min)
-            _w.value = type(_old)(_v) if isinstance(_old, int) else _v
+        _old = _c.value
+        if isinstance(_c, _w.SelectionSlider):
+            _opts = [o[1] if isinstance(o, tuple) else o for o in _c.options]
+            _values = [_opts[int(_f * (len(_opts) - 1))] for _f in (0.1, 0.3, 0.5, 0.7, 0.9)]
+        elif hasattr(_c, "min") and hasattr(_c, "max"):
+            _log = hasattr(_c, "base")
+            _values = [_c.base ** (_c.min + _f * (_c.max - _c.min)) if _log else _c.min + _f * (_c.max - _c.min)
+                       for _f in (0.1, 0.3, 0.5, 0.7, 0.9)]
+            _values = [type(_old)(_v) if isinstance(_old, int) else _v for _v in _values]
+        else:
+            continue
+        for _v in _values:
+            _c.value = _v
             _e.update()
             _moves += 1
-        _w.value = _old
+        _c.value = _old
         _e.update()
 print("slider moves:", _moves)
 """

@@ -215,8 +215,9 @@ def check_calls(nb) -> List[str]:
 
 def check_exercises(nb, slug: str, min_checks: int = 1) -> None:
     """Exercises in the course's one style: no ``check_...`` function in the notebook; each check
-    is a commented ``# d2l.check('<slug>.<name>', ...)`` line whose key exists; every exercise has
-    a worked answer in a ``<details>`` block."""
+    is a commented ``# d2l.check('<slug>.<name>', ...)`` line whose key exists, with ``...`` where
+    the answer goes (never an answer); every exercise has a worked answer in a ``<details>``
+    block."""
     from d2lmini import exercises
 
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
@@ -225,6 +226,8 @@ def check_exercises(nb, slug: str, min_checks: int = 1) -> None:
     keys = check_calls(nb)
     assert len(keys) >= min_checks, f"expected at least {min_checks} checks, found {keys}"
     assert len(set(keys)) == len(keys), f"a check appears twice: {keys}"
+    for line in re.findall(r"^# d2l\.check\(.*$", code, re.M):   # one call style: a placeholder
+        assert "..." in line, f"a check line shows ... where the answer goes, not an answer: {line}"
     for key in keys:
         assert key.startswith(slug + "."), f"{key} belongs to another chapter than {slug}"
         assert key in exercises.keys(), f"{key} is not an exercise of d2lmini.exercises"
