@@ -117,6 +117,9 @@ _out = {
     'at_best': {k: v.tolist() for k, v in at_best.items()}, 'later_gap': float(later_gap),
     'per_seed_best': [plain.by_setting()[plain.best()['index']].tolist(),
                       heavy.by_setting()[heavy.best()['index']].tolist()],
+    'nag': {'seeds': nag.seeds, 'fixed': nag.fixed, 'lrs': nag.lrs.tolist(), 'epochs': int(nag.epochs[-1]),
+            'best_lr': nag.best_lr, 'std': nag.std().tolist(), 'pairs': nag_pairs,
+            'heavy_std': {f"{lr:g}": float(s) for lr, s in zip(heavy.lrs, heavy.std())}},
 }
 # exercise 6's worked answer: the sweep it asks the reader to run
 _half = d2l.sweep('sgd', lrs=[0.05, 0.15, 0.5], seeds=range(5), data=digits, num_epochs=20,
@@ -383,6 +386,40 @@ def test_digits_curves_at_the_best_lr(run):
     assert f"at most {100 * n['later_gap']:.0f} %" in text
     # exercise 7's answer quotes these two numbers
     assert f"{b[1]:.2f} against {a[1]:.2f}" in _md(nb)
+
+
+def test_digits_nesterov_adds_nothing_at_a_good_lr(run):
+    """Section 8's Nesterov runs: paired with heavy ball's (same seeds), a tie at 0.01 and at the
+    best lr; at 0.1 a lower mean with a far wider spread; every number the text quotes is the
+    kernel's."""
+    nb, r, _ = run
+    n = r["network"]
+    nag = n["nag"]
+    assert nag["seeds"] == [0, 1, 2, 3, 4] and nag["epochs"] == 20
+    assert nag["fixed"] == {"momentum": 0.9, "nesterov": True}
+    assert nag["lrs"] == pytest.approx([0.01, 0.03, 0.1])
+    assert nag["best_lr"] == pytest.approx(0.03) == pytest.approx(r["network"]["net"]["momentum 0.9"]["lr"])
+    pairs = {f"{p['lr']:g}": p for p in nag["pairs"]}
+    md = _md(nb)
+    for lr in ("0.01", "0.03"):
+        p = pairs[lr]
+        heavy, nest = np.array(p["heavy"]), np.array(p["nesterov"])
+        # "within a fraction of a per cent of each other, far less than the spread over seeds"
+        assert abs(p["rel"]) < 0.005 and abs(nest.mean() - heavy.mean()) < 0.2 * heavy.std(ddof=1)
+        # "which of the two ends lower changes from seed to seed"
+        assert 0 < p["lower"] < 5
+    p = pairs["0.1"]
+    heavy, nest = np.array(p["heavy"]), np.array(p["nesterov"])
+    # "Nesterov's mean is 6 % lower, but its seeds spread more than three times as widely"
+    assert f"{-100 * p['rel']:.0f}" == "6" and "Nesterov's mean is 6 % lower" in md
+    assert nest.std(ddof=1) > 3 * heavy.std(ddof=1)
+    assert nag["std"][2] == pytest.approx(nest.std(ddof=1)) and n["nag"]["heavy_std"]["0.1"] == pytest.approx(heavy.std(ddof=1))
+    # "from 0.056, better than any heavy-ball run, to 0.135, worse than any"
+    assert nest.min() < heavy.min() and nest.max() > heavy.max()
+    assert f"from {nest.min():.3f}, better than any heavy-ball run, to {nest.max():.3f}, worse than any" in md
+    out = nbrun._outputs_text(_cell(nb, "net-nag-pairs"))
+    assert f"[{nest.min():.3f}, {nest.max():.3f}]" in out and f"{100 * p['rel']:+5.1f} % (mean)" in out
+    assert "Nesterov's look-ahead ended within a fraction of a per cent of heavy ball" in md
 
 
 def test_exercise_momentum_half_worked_answer(run):

@@ -100,6 +100,8 @@ RULE_CASES = [
     pytest.param("adafactor", [1e-2, 1e-1], {}, {"beta2_decay": [-0.8, -0.5]}, id="adafactor"),
     pytest.param("lion", [1e-3, 1e-2], {}, {"beta1": [0.9, 0.95]}, id="lion"),
     pytest.param("adamw_schedulefree", [1e-3, 1e-2], {}, {"warmup_steps": [0, 5]}, id="adamw_schedulefree"),
+    pytest.param("sgd_schedulefree", [0.1, 0.5], {"warmup_steps": 5}, {"momentum": [0.0, 0.9]},
+                 id="sgd_schedulefree-momentum-0-and-0.9"),
 ]
 
 
