@@ -290,11 +290,6 @@ def test_rotated_valley_answer(run):
     assert "It is gradient descent that\nzigzags" in md
 
 
-def test_runs_fast(run):
-    _, _, seconds = run
-    print(f"{NAME} ran in {seconds:.1f} s")
-
-
 # ---------------------------------------------------------------------------------------------
 # Section 7: the digits network. The relations the text states, read back from the kernel; the
 # sweeps are deterministic (float64, seeded), so the numbers the text quotes are checked too.

@@ -301,11 +301,6 @@ def test_notation_u_for_squared_updates(run):
     assert "article" not in md.lower()
 
 
-def test_runs_fast(run):
-    _, _, seconds = run
-    print(f"{NAME} ran in {seconds:.1f} s")
-
-
 # --- issue 11: the Iris experiment, the digits and the noise ------------------------------------
 
 
