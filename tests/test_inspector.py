@@ -475,12 +475,100 @@ def test_step_play_and_speed_controls():
         assert (play.min, play.max) == (step.min, step.max)
         assert play.interval == speed.value and speed.min <= play.interval <= speed.max
         links = {(l.source[0], l.source[1], l.target[0], l.target[1]) for l in ex.inspector.links}
-        assert links == {(play, "value", step, "value"), (speed, "value", play, "interval")}
+        assert links == {(speed, "value", play, "interval")}
         assert all(type(l).__name__ == "Link" for l in ex.inspector.links)  # jslink: in the browser
+        assert play.step == 0  # the kernel plays; the page's Play timer moves nothing by itself
         ex.controls["steps"].value = 7
         assert step.max == play.max == 7
+        # Play and step are linked in the kernel, both ways
+        step.value = 3
+        assert play.value == 3
+        play.value = 5
+        assert step.value == 5 and ex.inspection["step"] == 5
+        speed.value = 120
+        assert play.interval == 120
         assert ex.inspector.widget in ex.widget.children
         assert ex.widget.children.index(ex.inspector.widget) == ex.widget.children.index(ex.readout_html) + 1
+
+
+def _set_playing(play, on: bool) -> None:
+    setattr(play, "playing" if play.has_trait("playing") else "_playing", on)
+
+
+def _play_in_a_loop(ex, timeout: float = 10.0, pause_at=None):
+    """Turn Play on inside a running event loop (as the page's button does in a kernel) and run
+    the loop until Play turns itself off (or ``pause_at``: then pause it); returns the steps
+    seen, in order, with their pictures."""
+    import asyncio
+
+    seen = []
+    step, play = ex.controls["step"], ex.controls["play"]
+    step.observe(lambda change: seen.append((change["new"], ex.frame)), names="value")
+
+    async def main():
+        _set_playing(play, True)
+        t0 = asyncio.get_running_loop().time()
+        while ex.inspector.playing and asyncio.get_running_loop().time() - t0 < timeout:
+            if pause_at is not None and step.value >= pause_at:
+                _set_playing(play, False)
+                break
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(3 * play.interval / 1000)  # a stopped playback moves no further
+
+    asyncio.run(main())
+    return seen
+
+
+def test_play_is_driven_by_the_kernel_to_the_last_step():
+    """Play on: the kernel moves step one at a time to the last step, a picture per step, then
+    turns Play off; moving step never recomputes the path; the steps are the page's, not code's."""
+    for ex in (E.explore("adam", steps=12), E.race(steps=8), E.explore_1d(steps=6)):
+        c = ex.controls
+        c["speed"].value = c["speed"].min
+        updates, ticks = ex.n_updates, ex.inspector.n_play_ticks
+        seen = _play_in_a_loop(ex)
+        last = c["step"].max
+        assert [t for t, _ in seen] == list(range(1, last + 1))
+        assert not ex.inspector.playing and c["play"].value == c["step"].value == last
+        assert ex.inspector.n_play_ticks - ticks == last
+        assert ex.n_updates == updates and ex.error is None
+        assert ex.inspection["step"] == last
+        assert ex.code_values["step"] == 0  # played, not asked for by code: still the opening
+        # Play again at the end starts from the first step
+        seen = _play_in_a_loop(ex)
+        assert [t for t, _ in seen] == [0] + list(range(1, last + 1))
+
+
+def test_play_paces_by_its_interval_and_pauses():
+    import time as _time
+
+    ex = E.explore("momentum", steps=40)
+    c = ex.controls
+    c["speed"].value = 100
+    t0 = _time.perf_counter()
+    seen = _play_in_a_loop(ex, pause_at=5)
+    took = _time.perf_counter() - t0
+    assert c["step"].value == 5 and not ex.inspector.playing
+    assert [t for t, _ in seen] == [1, 2, 3, 4, 5]  # nothing after the pause
+    assert took >= 5 * 0.1 * 0.9  # one interval per step (a loose lower bound, no timing target)
+    # the kernel has the picture of the step it shows
+    assert ex.inspection["step"] == 5 and seen[-1][1] != seen[0][1]
+
+
+def test_play_without_an_event_loop_and_after_close_does_nothing():
+    ex = E.explore("adam", steps=10)
+    _set_playing(ex.controls["play"], True)  # plain Python: no loop to play in
+    assert ex.controls["step"].value == 0 and ex.inspector._tick is None and ex.error is None
+    _set_playing(ex.controls["play"], False)
+    ex.close()
+    import asyncio
+
+    async def main():
+        ex.inspector._playing_changed(True)
+        await asyncio.sleep(0.05)
+
+    asyncio.run(main())
+    assert ex.inspector._tick is None and ex.error is None
 
 
 def test_the_table_shows_the_inspection():

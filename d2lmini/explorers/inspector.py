@@ -23,8 +23,16 @@ take next (it is not part of the path); at the last point of a diverged run it i
 that diverged.
 
 Moving ``step`` never recomputes the path: the run keeps one record per call of the rule
-(:func:`.paths._record`) and only the overlay and the table are redrawn. Play runs in the
-browser (``ipywidgets.Play`` linked to ``step`` with ``jslink``).
+(:func:`.paths._record`) and only the overlay and the table are redrawn.
+
+Play (``ipywidgets.Play``, linked to ``step`` in the kernel) is driven by the kernel: the page's
+play button turns Play's ``playing`` on, and the kernel then moves ``step`` one step per
+``interval`` (the speed slider, linked to ``interval`` in the page) on its event loop, sending
+each picture as it is drawn, until the last step or until the page pauses or stops. No message
+has to go from the page to the kernel and back per step, so the pictures come as fast as the
+kernel draws them (a playback driven by the page's timer waits a round trip per picture, and
+ipywidgets keeps only one message per widget in flight). The page's Play therefore has an
+increment of 0: its own timer only keeps the button's state and moves nothing.
 
 Rules: for the rules of :mod:`d2lmini.rules` the state keys are named (:data:`KNOWN_STATE`) and
 the effective step is computed from the state and the hyperparameters (:func:`_known_terms`).
@@ -43,9 +51,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+import contextlib
+import time
+
 from .. import rules as _rules
 from .controls import _dropdown, _set_range, _slider, _widgets
-from .frames import _from_page
+from .frames import _from_page, _running_loop
 
 __all__ = ["Inspector2D", "Inspector1D", "KNOWN_STATE", "inspect_run", "table_html", "table_html_1d"]
 
@@ -614,16 +625,24 @@ def _arrow_colors(info: Dict[str, Any]) -> Dict[str, str]:
 # The controls: step, Play and its speed
 
 
+def _playing_trait(play) -> str:
+    """The name of Play's synced "is playing" trait: ``playing`` (ipywidgets 8) or
+    ``_playing`` (ipywidgets 7)."""
+    return "playing" if play.has_trait("playing") else "_playing"
+
+
 def _step_controls(steps: int):
-    """(step slider, Play, speed slider, links): Play runs in the browser, linked with jslink."""
+    """(step slider, Play, speed slider, links). The speed is linked to Play's interval in the
+    page (jslink); Play's value and ``step`` are kept equal in the kernel, which drives the
+    playback (:class:`_StepControls`), so the page's Play moves nothing by itself (increment 0)."""
     w = _widgets()
     step = _slider("IntSlider", value=0, min=0, max=int(steps), step=1, description="step t")
-    play = w.Play(value=0, min=0, max=int(steps), step=1, interval=PLAY_DEFAULT_MS,
+    play = w.Play(value=0, min=0, max=int(steps), step=0, interval=PLAY_DEFAULT_MS,
                   description="play", show_repeat=False, layout=w.Layout(width="auto"))
     speed = _slider("IntSlider", value=PLAY_DEFAULT_MS, min=PLAY_FASTEST_MS, max=PLAY_SLOWEST_MS,
                     step=10, description="ms per step")
     speed.layout.width = "280px"
-    links = [w.jslink((play, "value"), (step, "value")), w.jslink((speed, "value"), (play, "interval"))]
+    links = [w.jslink((speed, "value"), (play, "interval"))]
     # Python that sets the speed sets the interval too (the browser's own change comes back
     # equal, so nothing echoes).
     speed.observe(lambda change: setattr(play, "interval", int(change["new"])), names="value")
@@ -711,16 +730,92 @@ class _StepControls:
         step, play, speed, self.links = _step_controls(steps)
         ex.controls["step"], ex.controls["play"], ex.controls["speed"] = step, play, speed
         self._on_step_cb = on_step
+        self._playing = _playing_trait(play)
+        self._tick = None  # the playback's next step (an event-loop handle), or None
+        self._by_page = False  # a step move that the page (Play, Stop) made through the kernel
+        self.n_play_ticks = 0  # steps the playback made (tests and benches read it)
         step.observe(lambda change: ex._guard(self._step_moved), names="value")
+        play.observe(lambda change: ex._guard(self._play_moved), names="value")
+        play.observe(lambda change: ex._guard(self._playing_changed, bool(change["new"])),
+                     names=self._playing)
+
+    @contextlib.contextmanager
+    def _page_move(self, by_page: bool = True):
+        """Moves of ``step`` inside count as the page's (not "asked for" by code) if ``by_page``."""
+        before, self._by_page = self._by_page, by_page or self._by_page
+        try:
+            yield
+        finally:
+            self._by_page = before
 
     def _step_moved(self) -> None:
+        c = self.ex.controls
+        step = c["step"]
+        if c["play"].value != step.value:  # Play follows the step (a message to the page)
+            c["play"].value = int(step.value)
         if self.ex._hold:  # inside set(): the batch's refresh draws the overlay
             return
-        step = self.ex.controls["step"]
-        if not _from_page(step):  # code moved it (``controls['step'].value = t``): asked for
+        if not _from_page(step) and not self._by_page:  # code moved it: asked for
             self.ex._asked["step"] = int(step.value)
         self._on_step_cb()
         self.ex._request_frame()
+
+    def _play_moved(self) -> None:
+        """Play's value moved (the page's Stop button or a replay from the start, or code): the
+        step follows."""
+        c = self.ex.controls
+        if c["step"].value != c["play"].value:
+            with self._page_move(_from_page(c["play"])):
+                c["step"].value = int(c["play"].value)
+
+    # --- the playback, driven by the kernel --------------------------------------------------
+    @property
+    def playing(self) -> bool:
+        """Whether Play is on (the page's play button, or ``controls['play'].playing = True``)."""
+        return bool(getattr(self.ex.controls["play"], self._playing))
+
+    def _playing_changed(self, playing: bool) -> None:
+        self._cancel_tick()
+        if not playing or getattr(self.ex, "closed", False):
+            return
+        loop = _running_loop()
+        if loop is None:  # plain Python, no kernel: nothing can play in the background
+            return
+        c = self.ex.controls
+        if c["step"].value >= c["step"].max:  # at the end: play again from the start
+            with self._page_move():
+                c["step"].value = int(c["step"].min)
+        self._tick = loop.call_later(self._interval(), self.ex._guard, self._play_tick)
+
+    def _interval(self) -> float:
+        return max(int(self.ex.controls["play"].interval), 1) / 1000.0
+
+    def _play_tick(self) -> None:
+        """One step of the playback: the next step, its picture, and the next tick one interval
+        after this one started (later if drawing took longer: every step is shown)."""
+        self._tick = None
+        c = self.ex.controls
+        if getattr(self.ex, "closed", False) or not self.playing:
+            return
+        started = time.perf_counter()
+        step = c["step"]
+        nxt = int(step.value) + 1
+        if nxt <= step.max:
+            with self._page_move():
+                step.value = nxt
+            self.n_play_ticks += 1
+        if int(step.value) >= step.max:  # the last step: Play turns off (the page shows it)
+            setattr(c["play"], self._playing, False)
+            return
+        loop = _running_loop()
+        if loop is not None and self.playing and not getattr(self.ex, "closed", False):
+            wait = max(0.0, self._interval() - (time.perf_counter() - started))
+            self._tick = loop.call_later(wait, self.ex._guard, self._play_tick)
+
+    def _cancel_tick(self) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
 
     @property
     def step(self) -> int:
@@ -759,6 +854,7 @@ class _StepControls:
     def close(self) -> None:
         from .controls import _close_tree
 
+        self._cancel_tick()
         _close_tree(*self.links)
 
 
