@@ -339,8 +339,9 @@ def _check_sha1(value: Optional[str], name: str) -> Optional[str]:
     return value.lower()
 
 
-def download(name: str, cache_dir: Optional[PathLike] = None, sha1_hash: Optional[str] = None,
-             *, folder: Optional[PathLike] = None) -> str:
+def download(url: Optional[str] = None, folder: Optional[PathLike] = None,
+             sha1_hash: Optional[str] = None, *, cache_dir: Optional[PathLike] = None,
+             name: Optional[str] = None) -> str:
     """d2l's ``download``: a verified local copy of a ``DATA_HUB`` file; returns its path.
 
     ``download('airfoil')`` looks up ``DATA_HUB['airfoil'] = (url, sha1)``. As in d2l 1.0.3
@@ -348,9 +349,14 @@ def download(name: str, cache_dir: Optional[PathLike] = None, sha1_hash: Optiona
     checked). A file already there is used when its SHA-1 matches; otherwise it is downloaded
     (with pooch) and printed as d2l does: ``Downloading <path> from <url>...``.
 
-    Where (d2l's argument is ``cache_dir``, called ``folder`` in d2l 1.0.3; both work):
+    Both of d2l's signatures work: d2l 1.0's ``download(url, folder='../data',
+    sha1_hash=None)`` and d2l 0.17's ``download(name, cache_dir=...)``, positionally or by
+    keyword (``url=``/``name=`` for the first argument, ``folder=``/``cache_dir=`` for the
+    second).
 
-    * ``cache_dir`` given: that folder only, as in d2l.
+    Where:
+
+    * a folder given (``folder`` or ``cache_dir``): that folder only, as in d2l.
     * by default: d2lmini's data folder (``$D2LMINI_DATA_DIR``, else ``<repo>/data/cache`` in a
       source checkout, else the user cache), the folder :func:`get_data_ch7` and
       :func:`get_data_ch11` use, so a file is never downloaded twice and works offline once it
@@ -359,13 +365,21 @@ def download(name: str, cache_dir: Optional[PathLike] = None, sha1_hash: Optiona
     Unlike d2l, a file with the wrong checksum is never overwritten: :class:`DataChecksumError`
     says what to do. A failed download raises :class:`DataDownloadError` and leaves nothing.
     """
+    if name is not None:
+        if url is not None:
+            raise TypeError("pass the file once: url (d2l 1.0) or name (d2l 0.17), not both")
+        url = name
+    if url is None:
+        raise TypeError("download() needs the file: a DATA_HUB name such as 'airfoil' or a URL")
     if folder is not None:
         if cache_dir is not None:
             raise TypeError("pass the folder once: cache_dir (d2l 0.17) or folder (d2l 1.0), "
                             "not both")
         cache_dir = folder
+    name = url
     if not isinstance(name, str) or not name:
-        raise TypeError(f"name must be a DATA_HUB name such as 'airfoil' or a URL, got {name!r}")
+        raise TypeError(f"url must be a DATA_HUB name such as 'airfoil' or a URL (http...), "
+                        f"got {name!r}")
     if name.startswith("http"):
         url, sha1 = name, _check_sha1(sha1_hash, "sha1_hash")
     else:

@@ -880,8 +880,28 @@ def stub_torchvision() -> None:
     sys.modules.setdefault("torchvision.transforms", torchvision.transforms)  # type: ignore[attr-defined]
 
 
+def use_small_fashion_mnist(import_line: str, md5: Dict[str, str]) -> None:
+    """Small generated Fashion-MNIST files (the tests'): d2lmini's loader accepts their MD5s, and
+    d2l, whose own loader needs torchvision, reads them through d2lmini's loader too. So a run of
+    lr-scheduler on d2l compares everything but the loader (tested in tests/test_data.py)."""
+    from d2lmini import data
+
+    data.FASHION_MNIST_FILES = dict(md5)
+    if import_line == IMPORT_D2L:
+        from d2l import torch as d2l
+
+        d2l.load_data_fashion_mnist = data.load_data_fashion_mnist
+
+
 if __name__ == "__main__":  # python book_sections.py '<import line>' seed name... -> JSON
+    # environment: BOOK_EPOCHS (lr-scheduler's num_epochs, default the book's 30) and
+    # BOOK_FASHION_MNIST_MD5 (a JSON {file: md5} of small generated files, see above)
+    import os
+
     import_line, seed, *names = sys.argv[1:]
     if import_line == IMPORT_D2L:
         stub_torchvision()
-    print("\n@@BOOK@@" + json.dumps(run_sections(import_line, names, int(seed))))
+    if os.environ.get("BOOK_FASHION_MNIST_MD5"):
+        use_small_fashion_mnist(import_line, json.loads(os.environ["BOOK_FASHION_MNIST_MD5"]))
+    epochs = int(os.environ.get("BOOK_EPOCHS", "30"))
+    print("\n@@BOOK@@" + json.dumps(run_sections(import_line, names, int(seed), epochs)))

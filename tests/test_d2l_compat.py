@@ -589,6 +589,116 @@ def test_utilities():
     assert torch.allclose(d2lmini.squared_loss(torch.ones(3, 1), torch.zeros(3)), torch.full((3, 1), 0.5))
 
 
+
+# ---------------------------------------------------------------------------------------------
+# d2l-en's small helpers, each against its definition in d2l/torch.py (d2l 1.0.3)
+
+# name = torch.<function> in d2l/torch.py
+D2L_TORCH_ALIASES = {
+    "ones_like": torch.ones_like, "ones": torch.ones, "zeros_like": torch.zeros_like,
+    "zeros": torch.zeros, "tensor": torch.tensor, "arange": torch.arange,
+    "meshgrid": torch.meshgrid, "sin": torch.sin, "sinh": torch.sinh, "cos": torch.cos,
+    "cosh": torch.cosh, "tanh": torch.tanh, "linspace": torch.linspace, "exp": torch.exp,
+    "log": torch.log, "normal": torch.normal, "rand": torch.rand, "randn": torch.randn,
+    "matmul": torch.matmul, "int32": torch.int32, "int64": torch.int64,
+    "float32": torch.float32, "concat": torch.cat, "stack": torch.stack, "abs": torch.abs,
+    "eye": torch.eye, "sigmoid": torch.sigmoid, "batch_matmul": torch.bmm,
+}
+# name = lambda x, *args, **kwargs: x.<method>(*args, **kwargs) in d2l/torch.py, with a call
+D2L_METHOD_ALIASES = {
+    "numpy": ("numpy", ()), "size": ("numel", ()), "reshape": ("reshape", ((3, 2),)),
+    "to": ("to", (torch.float64,)), "reduce_sum": ("sum", (1,)), "argmax": ("argmax", (1,)),
+    "astype": ("type", (torch.int32,)), "transpose": ("t", ()), "reduce_mean": ("mean", (0,)),
+    "expand_dims": ("unsqueeze", (0,)), "swapaxes": ("swapaxes", (0, 1)),
+    "repeat": ("repeat", (2, 1)),
+}
+
+
+@pytest.mark.parametrize("module", [d2lmini, d2lzh_pytorch])
+def test_tensor_aliases_are_d2ls(module):
+    for name, fn in D2L_TORCH_ALIASES.items():
+        assert getattr(module, name) is fn, name
+    x = torch.tensor([[3.0, -1.0, 2.0], [0.5, 4.0, -2.0]], requires_grad=True)
+    for name, (method, args) in D2L_METHOD_ALIASES.items():
+        ours = getattr(module, name)(x, *args)
+        theirs = (x.detach() if method == "numpy" else x)
+        theirs = getattr(theirs, method)(*args)
+        if isinstance(theirs, torch.Tensor):
+            assert torch.equal(ours, theirs) and ours.dtype == theirs.dtype, name
+        else:
+            np.testing.assert_array_equal(ours, theirs)
+    # keyword arguments pass through, as d2l's own code uses them (d2l.reduce_sum(x, axis=0))
+    assert torch.equal(module.reduce_sum(x, axis=0), x.sum(axis=0))
+    assert torch.equal(module.argmax(x, axis=1), torch.tensor([0, 1]))
+    # d2l-en's gd section: Newton on cosh(c x), gradient c sinh(c x), Hessian c^2 cosh(c x)
+    c = module.tensor(0.5)
+    assert float(module.cosh(c * 2.0)) == pytest.approx(math.cosh(1.0), rel=1e-7)
+    assert float(c * module.sinh(c * 2.0)) == pytest.approx(0.5 * math.sinh(1.0), rel=1e-7)
+
+
+def test_device_helpers_as_d2l(monkeypatch):
+    cpu = torch.device("cpu")
+    assert d2lmini.cpu() == cpu
+    assert d2lmini.gpu() == torch.device("cuda:0") and d2lmini.gpu(3) == torch.device("cuda:3")
+    assert d2lmini.num_gpus() == torch.cuda.device_count()
+    if torch.cuda.device_count() == 0:  # this machine: every helper answers with the CPU
+        assert d2lmini.try_gpu() == cpu and d2lmini.try_gpu(1) == cpu
+        assert d2lmini.try_all_gpus() == []  # d2l's code returns [], whatever its docstring says
+    # a machine with two GPUs: torch's count is all the helpers read (none here to run on)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert d2lmini.num_gpus() == 2
+    assert d2lmini.try_gpu() == torch.device("cuda:0")
+    assert d2lmini.try_gpu(1) == torch.device("cuda:1")
+    assert d2lmini.try_gpu(2) == cpu  # no third GPU: the CPU
+    assert d2lmini.try_all_gpus() == [torch.device("cuda:0"), torch.device("cuda:1")]
+    assert d2lzh_pytorch.try_gpu is d2lmini.try_gpu
+    with pytest.raises(ValueError, match="i must be 0 or more"):
+        d2lmini.try_gpu(-1)
+    for bad in (1.5, True, "0"):
+        with pytest.raises(TypeError, match="i must be an int"):
+            d2lmini.gpu(bad)
+
+
+def test_accuracy_as_d2l():
+    y = torch.tensor([0, 2, 1, 2])
+    scores = torch.tensor([[0.9, 0.05, 0.05], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3], [0.5, 0.4, 0.1]])
+    # arg-max predictions 0, 2, 1, 0: three right; d2l returns the count as a float
+    right = d2lmini.accuracy(scores, y)
+    assert right == 3.0 and type(right) is float
+    assert d2lmini.accuracy(torch.tensor([0, 2, 2, 2]), y) == 3.0  # labels, no arg-max
+    assert d2lmini.accuracy(torch.tensor([0.0, 2.0, 1.0, 1.0]), y) == 3.0  # cast to y's dtype
+    assert d2lmini.accuracy(scores[:0], y[:0]) == 0.0
+    with pytest.raises(TypeError, match="accuracy"):
+        d2lmini.accuracy([0, 1], y)
+
+
+def test_evaluate_accuracy_gpu_as_d2l():
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    X, y = torch.randn(50, 4), torch.randint(0, 3, (50,))
+    net = nn.Sequential(nn.Dropout(0.5), nn.Linear(4, 3))
+    loader = DataLoader(TensorDataset(X, y), batch_size=16)  # batches of 16, 16, 16, 2
+    net.train()
+    acc = d2lmini.evaluate_accuracy_gpu(net, loader)
+    assert not net.training  # evaluation mode (no dropout), left so as in d2l
+    with torch.no_grad():
+        expected = float((net(X).argmax(axis=1) == y).sum()) / 50
+    assert acc == expected and 0 < acc < 1
+    assert d2lmini.evaluate_accuracy_gpu(net, loader, torch.device("cpu")) == expected
+    # d2l's branch for a list of inputs (BERT), and a plain function with its device given
+    pairs = [([X[:25], X[25:]], y[:25])]
+    first = lambda Xs: net(Xs[0])  # noqa: E731
+    with torch.no_grad():
+        expected_first = float((net(X[:25]).argmax(axis=1) == y[:25]).sum()) / 25
+    assert d2lmini.evaluate_accuracy_gpu(first, pairs, device="cpu") == expected_first
+    with pytest.raises(ValueError, match="no examples"):
+        d2lmini.evaluate_accuracy_gpu(net, [])
+    with pytest.raises(TypeError, match="net must be a model"):
+        d2lmini.evaluate_accuracy_gpu("net", loader)
+
+
 def test_sgd_both_forms():
     p = torch.ones(3, requires_grad=True)
     (p * 2).sum().backward()

@@ -655,6 +655,12 @@ def test_download_explicit_cache_dir_and_d2l_1_0_forms(server: LocalServer, tmp_
     assert len(server.requests) == 3
     assert d2ldata.download(url, folder=tmp_path / "c") == str(tmp_path / "c" / AIRFOIL_FILENAME)
     assert len(server.requests) == 3  # no checksum to compare: the file there is used
+    # every argument by keyword, under either version's names
+    assert d2ldata.download(url=url, folder=tmp_path / "b", sha1_hash=AIRFOIL_SHA1) == str(
+        tmp_path / "b" / AIRFOIL_FILENAME)
+    assert d2ldata.download(name="airfoil", cache_dir=tmp_path / "a") == str(
+        tmp_path / "a" / AIRFOIL_FILENAME)
+    assert len(server.requests) == 3  # both verified from their folders
 
 
 def test_download_uses_a_verified_copy_in_d2ls_own_folder(tmp_path: Path, clean_env, hub,
@@ -716,7 +722,13 @@ def test_download_bad_input(tmp_path: Path, clean_env, hub) -> None:
     with pytest.raises(TypeError, match="name"):
         d2ldata.download(42)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="not both"):
-        d2ldata.download("airfoil", tmp_path, folder=tmp_path)
+        d2ldata.download("airfoil", tmp_path, cache_dir=tmp_path)
+    with pytest.raises(TypeError, match="not both"):
+        d2ldata.download("airfoil", folder=tmp_path, cache_dir=tmp_path)
+    with pytest.raises(TypeError, match="url.*name.*not both"):
+        d2ldata.download("airfoil", name="airfoil")
+    with pytest.raises(TypeError, match="needs the file"):
+        d2ldata.download(folder=tmp_path)
     assert listing(tmp_path) == []
 
 

@@ -1,9 +1,10 @@
 """Installable like d2l: the sdist and the wheel, a fresh install, and the GitHub workflows.
 
 The slow tests build with ``python -m build`` (its isolated environment takes setuptools from
-PyPI), check both files with ``twine check --strict``, install the wheel with ``--no-deps`` into
-a fresh virtual environment that borrows the main environment's packages (torch, NumPy, ...)
-through a ``.pth`` file, and run the helpers from there. The workflows are linted with
+PyPI), check both files with ``twine check --strict``, install the wheel (``--no-index``: its
+requirements must be met by the packages at hand) into a fresh virtual environment that borrows
+the main environment's packages (torch, NumPy, ...) through a ``.pth`` file, and run the helpers
+from there. The workflows are linted with
 actionlint, installed by the test extra.
 """
 from __future__ import annotations
@@ -143,7 +144,8 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs(dist: Path, tmp_path: Pat
     main_site = sysconfig.get_paths()["purelib"]
     Path(site, "main-environment.pth").write_text(main_site + "\n")
     wheel = next(dist.glob("*.whl"))
-    _run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], timeout=300)
+    # no --no-deps: pip checks the wheel's requirements against the borrowed packages (offline)
+    _run([str(py), "-m", "pip", "install", "-q", "--no-index", str(wheel)], timeout=300)
     data = os.environ.get("D2LMINI_DATA_DIR", "").strip() or str(ROOT.parent / "shared" / "data")
     env = dict(os.environ, D2LMINI_DATA_DIR=data, MPLBACKEND="Agg", PYTHONPATH="")
     work = tmp_path / "elsewhere"
