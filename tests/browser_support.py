@@ -105,9 +105,8 @@ class LabServer:
     """A JupyterLab server over a temporary copy of ``notebooks/`` (a context manager)."""
 
     def __init__(self, notebooks: Path = NOTEBOOKS, *, python: str = sys.executable,
-                 startup_timeout: float = 90.0, overrides: Optional[dict] = None):
+                 startup_timeout: float = 90.0):
         self.source = Path(notebooks)
-        self.overrides = LAB_OVERRIDES if overrides is None else overrides
         self.python = python
         self.startup_timeout = startup_timeout
         self.proc: Optional[subprocess.Popen] = None
@@ -150,7 +149,7 @@ class LabServer:
         self.runtime_dir = Path(env["JUPYTER_RUNTIME_DIR"])
         app_settings = self.tmp / "app-settings"
         app_settings.mkdir()
-        (app_settings / "overrides.json").write_text(json.dumps(self.overrides, indent=1))
+        (app_settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=1))
         env.pop("JUPYTER_TOKEN", None)
         self.port = _free_port()
         cmd = [
