@@ -28,7 +28,8 @@ inline; explorer median < 150 ms and at most 1/3 of the baseline's).
 
 **Play**: on the same explorer (100 steps), the step inspector's speed slider goes to its
 fastest setting (Home key; the browser links it to the Play widget's interval), the step to 0,
-and the Play button plays the whole path in the browser. Every new picture the page receives
+and the Play button plays the whole path (the kernel moves the step on its own event loop
+and sends each picture; the page's button turns Play on and off). Every new picture the page receives
 is stamped; printed: the distinct frames per second from the first to the last picture of the
 playback (the kernel sends a picture only when its bytes changed), the steps per second Play
 ran at, and PASS/FAIL against >= 10 frames per second. The last picture must be the kernel's

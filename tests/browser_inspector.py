@@ -9,7 +9,7 @@ On the page that test already ran (no notebook runs again), for every explorer:
   inspection is the path's point at that step;
 * the ``ms per step`` slider goes to its fastest end with the Home key (the browser links it
   to the Play widget's interval: the kernel's Play interval follows), the Play button starts
-  playback in the browser (Play is linked to ``step`` there), the pictures change while it
+  the playback (the kernel moves ``step`` and Play follows), the pictures change while it
   plays, the button pauses it; once settled the same checks hold at the step it reached;
 * in a race, the ``inspect`` drop-down picks another run, and the table follows.
 
