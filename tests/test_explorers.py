@@ -1674,6 +1674,29 @@ def test_a_value_no_sensible_grid_holds_gets_a_number_box(value, step, box):
         assert c.text.value == 0.25 and c.slider.value == 0.25
 
 
+def test_a_number_box_keeps_its_value_when_the_page_echoes_the_slider():
+    """ipywidgets 8's slider (noUiSlider 15) computes a grid point through percentages and sends
+    it back when the last bits differ: on [0, 0.95] with step 0.005 the kernel's 0.9 comes back
+    as 0.8999999999999999 as soon as the page draws the slider (the values below are what
+    noUiSlider 15.4 gives). That echo must not replace the exact value in the box; a learner's
+    move is taken, as the grid point's decimal value."""
+    ex = E.explore(heavy_ball, lr=0.3, beta=0.9012)
+    c = ex.controls["beta"]
+    assert type(c).__name__ == "SliderText" and (c.slider.value, c.slider.step) == (0.9, 0.005)
+    page_sets(c.slider, 0.8999999999999999)  # the echo of the opening grid point
+    assert c.value == 0.9012 and c.text.value == 0.9012 and ex.hyperparameters["beta"] == 0.9012
+    page_sets(c.slider, 0.9049999999999998)  # the learner's key press: 0.905
+    assert c.value == 0.905 and c.text.value == 0.905 and ex.hyperparameters["beta"] == 0.905
+    page_sets(c.slider, 0.9049999999999998)  # its echo after the kernel set 0.905
+    assert c.value == 0.905
+    page_sets(c.slider, 0.8999999999999999)  # and back: a move, not an echo
+    assert c.value == 0.9 and ex.hyperparameters["beta"] == 0.9
+    ex.set(beta=0.9012)  # code sets the exact value again; the page's echo leaves it
+    page_sets(c.slider, 0.8999999999999999)
+    assert c.value == 0.9012 and ex.hyperparameters["beta"] == 0.9012
+    assert_on_grid(c, 0.9012)
+
+
 def test_opening_and_code_values():
     ex = E.explore("momentum", lr=0.3, steps=30)
     assert ex.opening["lr"] == 0.3 and ex.opening["momentum"] == 0.5 and ex.opening["steps"] == 30

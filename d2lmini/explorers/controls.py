@@ -347,7 +347,8 @@ def _slider_text_class():
         def __init__(self, *, value, min, max, step, description):
             lo, hi = _snap(min, step, up=False), _snap(max, step, up=True)
             # the slider sits on a grid point: a front end snaps an off-grid value and sends it back
-            self.slider = _slider("FloatSlider", value=_clip(round(round(value / step) * step, _decimals(step)), lo, hi),
+            self._target = _clip(_grid_point(value, step), lo, hi)
+            self.slider = _slider("FloatSlider", value=self._target,
                                   min=lo, max=hi, step=step, description=description, readout=False,
                                   readout_format=f".{_decimals(step)}f")
             self.text = w.BoundedFloatText(value=value, min=min, max=max,
@@ -360,8 +361,15 @@ def _slider_text_class():
             self.observe(self._to_parts, names="value")
 
         def _from_slider(self, change):
-            if not self._syncing:
-                self.value = float(change["new"])
+            if self._syncing:
+                return
+            v = float(change["new"])
+            if abs(v - self._target) <= 1e-6 * float(self.slider.step):
+                # the grid point the kernel put the slider on, sent back: ipywidgets 8's slider
+                # does that when its own step arithmetic changes the last bits (0.9 comes back
+                # as 0.9000000000000001); the exact value in the box stays
+                return
+            self.value = _grid_point(v, float(self.slider.step))  # a learner's move: the grid point
 
         def _from_text(self, change):
             if not self._syncing:
@@ -374,8 +382,8 @@ def _slider_text_class():
                 if not self.text.min <= v <= self.text.max:
                     self.set_range(min(v, self.min), max(v, self.max), self.step)
                 self.text.value = v
-                self.slider.value = _clip(round(round(v / self.step) * self.step, _decimals(self.step)),
-                                          self.slider.min, self.slider.max)
+                self._target = _clip(_grid_point(v, self.step), self.slider.min, self.slider.max)
+                self.slider.value = self._target
             finally:
                 self._syncing = False
 
@@ -403,6 +411,8 @@ def _slider_text_class():
                 _set_range(self.slider, lo, hi)
                 self.slider.step = step
                 self.slider.readout_format = f".{_decimals(step)}f"
+                self._target = _clip(_grid_point(self.value, step), lo, hi)
+                self.slider.value = self._target
             finally:
                 self._syncing = False
 
@@ -412,6 +422,11 @@ def _slider_text_class():
 
 def _clip(v: float, lo: float, hi: float) -> float:
     return min(max(float(v), lo), hi)
+
+
+def _grid_point(x: float, step: float) -> float:
+    """The multiple of ``step`` nearest to ``x``, as the float nearest to its decimal value."""
+    return round(round(float(x) / step) * step, _decimals(step)) + 0.0
 
 
 def _number_control(value: float, low: float, high: float, description: str,
