@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
+from ..objectives import _exact_text  # the labels' text (the titles print numbers the same way)
 from ..rules import RULES, hyperparameters_of
 
 View = Tuple[float, float, float, float]
@@ -264,20 +265,6 @@ def _linear_grid(low: float, high: float, value: float, step: Optional[float] = 
     return _snap(low, base, up=False), _snap(high, base, up=True), base, False
 
 
-def _exact_text(value: float) -> str:
-    """The shortest text that reads back as exactly ``value``: 0.999, 1e-6, 2, 0.0005."""
-    v = float(value)
-    if v == 0:
-        return "0"
-    text = repr(v)
-    if "e" in text:
-        mant, exp = text.split("e")
-        if "." in mant:
-            mant = mant.rstrip("0").rstrip(".")
-        return f"{mant}e{int(exp)}"
-    return text[:-2] if text.endswith(".0") else text
-
-
 def _log_ladder(low: float, high: float):
     """1-2-5 values of every decade between low and high (both > 0), and the ends themselves."""
     out = {float(low), float(high)}
@@ -465,18 +452,22 @@ def _regrid(widget, low: float, high: float, divisions: int = DIVISIONS,
         widget.value = value
 
 
-def _fit_value(widget) -> None:
+def _fit_value(widget) -> bool:
     """A ``FloatSlider`` set (from Python) to a value off its grid gets a finer step that holds
-    it, and a wider range, so that its readout shows the value the explorer uses."""
+    it (by one decade at most, as at the opening), so that its readout shows the value the
+    explorer uses. False when no such grid holds it: the explorer then puts a ``SliderText`` in
+    the slider's place (``_LiveFigure._number_box``)."""
     if type(widget) is not _widgets().FloatSlider:
-        return
+        return True
     value, step, lo = float(widget.value), float(widget.step), float(widget.min)
     if _on_grid(value, step) and _on_grid(lo, step):
-        return
-    g = _grid(lo, float(widget.max), [value, lo, float(widget.max)], step, step / 1000)
-    if g is not None:
-        widget.step = g[2]
-        widget.readout_format = f".{_decimals(g[2])}f"
+        return True
+    g = _grid(lo, float(widget.max), [value, lo, float(widget.max)], step, step / 10)
+    if g is None:
+        return False
+    widget.step = g[2]
+    widget.readout_format = f".{_decimals(g[2])}f"
+    return True
 
 
 def _start_step(view) -> float:
