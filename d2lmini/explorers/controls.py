@@ -177,7 +177,8 @@ def _fmt(value: float) -> str:
 # * linear ranges: the step comes from a 1-2-5 ladder (0.01, 0.02, 0.05, 0.1, ...), min and max
 #   sit on the grid, and the step is made finer (by at most one decade) until the opening value
 #   is on the grid; a value that fits no such grid gets a number box beside the slider
-#   (:func:`_slider_text`), which holds the exact value;
+#   (``SliderText``), which holds the exact value; so does a value set later from Python
+#   (``_fit_value``, then ``_LiveFigure._number_box``);
 # * parameters that live near 1 (a range from >= 0 to 0.995..0.9999: beta2, rho, alpha, gamma) get a
 #   ``SelectionSlider`` over a ladder of nines (0.9, 0.99, 0.999, 0.9999, ...);
 # * log ranges (eps, kappa, log lr) get a ``SelectionSlider`` over a 1-2-5 ladder of decades.
