@@ -140,6 +140,22 @@ def _gd_quadratic() -> Objective:
     )
 
 
+def _exact_text(value: float) -> str:
+    """The shortest text that reads back as exactly ``value``: 0.999, 1e-6, 2, 0.0005. Titles
+    print parameters so, and the explorers' sliders label their values the same way, so that a
+    title and a slider always show the same number."""
+    v = float(value)
+    if v == 0:
+        return "0"
+    text = repr(v)
+    if "e" in text:
+        mant, exp = text.split("e")
+        if "." in mant:
+            mant = mant.rstrip("0").rstrip(".")
+        return f"{mant}e{int(exp)}"
+    return text[:-2] if text.endswith(".0") else text
+
+
 def _quadratic(kappa: float = 20.0) -> Objective:
     """2 (x1^2 / kappa + x2^2): curvatures 4/kappa and 4, condition number kappa."""
     kappa = float(kappa)
@@ -148,7 +164,7 @@ def _quadratic(kappa: float = 20.0) -> Objective:
     a = 4.0 / kappa
     return Objective(
         name="quadratic",
-        title=rf"$\kappa = {kappa:g}$: $\frac{{2}}{{\kappa}}x_1^2 + 2x_2^2$",
+        title=rf"$\kappa = {_exact_text(kappa)}$: $\frac{{2}}{{\kappa}}x_1^2 + 2x_2^2$",
         func=lambda x1, x2: 0.5 * a * x1**2 + 2 * x2**2,
         gradient=lambda x1, x2: (a * x1, 4 * x2),
         hessian=lambda x1, x2: ((a, 0.0), (0.0, 4.0)),
@@ -175,7 +191,7 @@ def _rotated(angle: float = 45.0) -> Objective:
 
     return Objective(
         name="rotated",
-        title=rf"$0.1u^2 + 2v^2$, axes turned {float(angle):g}°",
+        title=rf"$0.1u^2 + 2v^2$, axes turned {_exact_text(angle)}°",
         func=func,
         gradient=lambda x1, x2: (h11 * x1 + h12 * x2, h12 * x1 + h22 * x2),
         hessian=lambda x1, x2: ((h11, h12), (h12, h22)),

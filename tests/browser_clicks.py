@@ -46,12 +46,14 @@ WIDGET_BACKEND_NOTEBOOK = "_widget_backend_explorers.ipynb"
 
 #: One of each kind of explorer under ``%matplotlib widget``: a named rule (rule drop-down,
 #: ladders near 1 and of decades), a rule function (no drop-down; an lr no grid holds: a number
-#: box), noise and a warm-up schedule, a race of new rules, and a 1-D explorer.
+#: box, whose slider sits on 0.35 of a (0, 0.95) grid with step 0.005, a point that ipywidgets
+#: 8's slider sends back as 0.3499999999999999 when it draws it: the box must keep 0.3512),
+#: noise and a warm-up schedule, a race of new rules, and a 1-D explorer.
 WIDGET_BACKEND_CELLS = [
     "%matplotlib widget\nimport numpy as np\nimport d2lmini as d2l",
     'named = d2l.explore("adam", beta2=0.999, eps=1e-6)\nnamed',
-    "@d2l.hyperparams(eta=(0.0, 1.0))\ndef my_gd(x, g, state, eta=0.1):\n    return x - eta * g\n\n"
-    "own = d2l.explore(my_gd, eta=0.1234)\nown",
+    "@d2l.hyperparams(eta=(0.0, 0.95))\ndef my_gd(x, g, state, eta=0.1):\n    return x - eta * g\n\n"
+    "own = d2l.explore(my_gd, eta=0.3512)\nown",
     'noisy = d2l.explore("momentum", stochastic=True, noise=0.5, schedule="cosine with warm-up", warmup=5)\nnoisy',
     'race = d2l.race({"lion": ("lion", {"lr": 0.2}), "radam": ("radam", {"lr": 0.3}), '
     '"adamw_sf": "adamw_schedulefree"}, steps=30, stochastic=True)\nrace',

@@ -5,7 +5,9 @@ kernel is the one of the interpreter running the tests), fails on any error outp
 ``probe`` (Python code) in the same kernel; ``probe`` must print one JSON document, which is
 returned together with the executed notebook.
 
-Every explorer the notebook created (``d2lmini.explorers`` keeps a registry) is exercised by
+Every explorer the notebook created (``d2lmini.explorers`` keeps a registry) is checked by
+:data:`READOUT_PROBE` (every control holds the value the notebook's code asked for and its
+readout shows it, on its grid, at the step's precision: issue 16) and exercised by
 :data:`EXPLORER_PROBE`: a slider moves, and the path, readout and frame must change.
 """
 from __future__ import annotations
@@ -70,6 +72,40 @@ print(_json.dumps(_report))
 """
 
 
+#: Probe code, run first (right after the notebook's own cells, before any other probe moves a
+#: control): issue 16 in the kernel, for every explorer of the chapter.
+READOUT_PROBE = r"""
+import json as _json
+from d2lmini import explorers as _ex
+from d2lmini.explorers import controls as _C
+
+def _readout_problems(_e):
+    # each control holds the value the code asked for (code_values: the opening values, then
+    # what set(...) changed) and its readout shows it; a FloatSlider's value and min sit on its
+    # grid and its readout has the step's decimals (so ipywidgets 7 and 8 print the same text)
+    _out = []
+    for _n, _v in _e.code_values.items():
+        _w = _e.controls.get(_n)
+        if _w is None or _C._readout_text(_w) is None:
+            continue
+        _text = _C._readout_text(_w)
+        if _w.value != _v or _text != _C._readout_text(_w, _v):
+            _out.append(f"{_n}: holds {_w.value!r} ({_text}), the code asked for {_v!r}")
+        if type(_w).__name__ == "FloatSlider":
+            _step = float(_w.step)
+            for _x in (float(_w.value), float(_w.min)):
+                if abs(_x / _step - round(_x / _step)) > 1e-6:
+                    _out.append(f"{_n}: {_x!r} is off the grid of step {_step!r}")
+            if _w.readout_format != f".{_C._decimals(_step)}f":
+                _out.append(f"{_n}: readout format {_w.readout_format!r} for step {_step!r}")
+        if _text is not None and abs(float(_text) - float(_w.value)) > 1e-6 * float(getattr(_w, "step", 0) or 0) + 1e-12 * max(1.0, abs(float(_w.value))):
+            _out.append(f"{_n}: reads {_text!r}, holds {_w.value!r}")
+    return _out
+
+print(_json.dumps([{"kind": type(_e).__name__, "problems": _readout_problems(_e)}
+                   for _e in _ex.live_explorers()]))
+"""
+
 #: Probe helpers for sliders of any kind: a FloatSlider, a log slider, or a ladder of values
 #: (a SelectionSlider of (label, value) options, as the explorers give eps, beta2, rho, ...).
 SLIDER_HELPERS = r"""
@@ -97,9 +133,10 @@ def run_notebook(name: "str | os.PathLike", probes: Optional[Dict[str, str]] = N
     """Execute ``notebooks/<name>`` (or the notebook at a path) top to bottom, then each probe.
 
     ``probes`` maps a key to Python code whose last printed line is one JSON document; the
-    parsed documents come back under the same keys, plus ``"explorers"`` (the report of
-    :data:`EXPLORER_PROBE`). Returns (executed notebook, probe results, seconds for the
-    notebook's own cells). Fails on any error output.
+    parsed documents come back under the same keys, plus ``"readouts"`` (:data:`READOUT_PROBE`,
+    run first) and ``"explorers"`` (the report of :data:`EXPLORER_PROBE`, run last). Returns
+    (executed notebook, probe results, seconds for the notebook's own cells). Fails on any error
+    output.
     """
     path = pathlib.Path(name) if pathlib.Path(name).is_absolute() else NOTEBOOKS / name
     nb = nbformat.read(path, as_version=4)
@@ -108,7 +145,8 @@ def run_notebook(name: "str | os.PathLike", probes: Optional[Dict[str, str]] = N
             assert not cell.get("outputs") and cell.get("execution_count") is None, (
                 f"{name} is committed with outputs; clear them"
             )
-    all_probes = dict(probes or {})
+    all_probes = {"readouts": READOUT_PROBE}
+    all_probes.update(probes or {})
     all_probes["explorers"] = EXPLORER_PROBE
     env_backup = dict(os.environ)
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
@@ -143,7 +181,10 @@ def run_notebook(name: "str | os.PathLike", probes: Optional[Dict[str, str]] = N
 
 
 def check_explorers(results: Dict[str, Any], minimum: int = 1) -> None:
-    """Assert the notebook made at least ``minimum`` explorers and each answered a slider."""
+    """Assert the notebook made at least ``minimum`` explorers, each showed the values its code
+    asked for (issue 16) and each answered a slider."""
+    for item in results["readouts"]:  # issue 16, right after the notebook's own cells
+        assert not item["problems"], f"{item['kind']}: sliders that do not show the code's values: {item['problems']}"
     report = results["explorers"]
     assert len(report) >= minimum, f"expected at least {minimum} explorer(s), found {len(report)}"
     for item in report:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
+from ..objectives import _exact_text  # the labels' text (the titles print numbers the same way)
 from ..rules import RULES, hyperparameters_of
 
 View = Tuple[float, float, float, float]
@@ -176,7 +177,8 @@ def _fmt(value: float) -> str:
 # * linear ranges: the step comes from a 1-2-5 ladder (0.01, 0.02, 0.05, 0.1, ...), min and max
 #   sit on the grid, and the step is made finer (by at most one decade) until the opening value
 #   is on the grid; a value that fits no such grid gets a number box beside the slider
-#   (:func:`_slider_text`), which holds the exact value;
+#   (``SliderText``), which holds the exact value; so does a value set later from Python
+#   (``_fit_value``, then ``_LiveFigure._number_box``);
 # * parameters that live near 1 (a range from >= 0 to 0.995..0.9999: beta2, rho, alpha, gamma) get a
 #   ``SelectionSlider`` over a ladder of nines (0.9, 0.99, 0.999, 0.9999, ...);
 # * log ranges (eps, kappa, log lr) get a ``SelectionSlider`` over a 1-2-5 ladder of decades.
@@ -264,20 +266,6 @@ def _linear_grid(low: float, high: float, value: float, step: Optional[float] = 
     return _snap(low, base, up=False), _snap(high, base, up=True), base, False
 
 
-def _exact_text(value: float) -> str:
-    """The shortest text that reads back as exactly ``value``: 0.999, 1e-6, 2, 0.0005."""
-    v = float(value)
-    if v == 0:
-        return "0"
-    text = repr(v)
-    if "e" in text:
-        mant, exp = text.split("e")
-        if "." in mant:
-            mant = mant.rstrip("0").rstrip(".")
-        return f"{mant}e{int(exp)}"
-    return text[:-2] if text.endswith(".0") else text
-
-
 def _log_ladder(low: float, high: float):
     """1-2-5 values of every decade between low and high (both > 0), and the ends themselves."""
     out = {float(low), float(high)}
@@ -347,7 +335,8 @@ def _slider_text_class():
         def __init__(self, *, value, min, max, step, description):
             lo, hi = _snap(min, step, up=False), _snap(max, step, up=True)
             # the slider sits on a grid point: a front end snaps an off-grid value and sends it back
-            self.slider = _slider("FloatSlider", value=_clip(round(round(value / step) * step, _decimals(step)), lo, hi),
+            self._target = _clip(_grid_point(value, step), lo, hi)
+            self.slider = _slider("FloatSlider", value=self._target,
                                   min=lo, max=hi, step=step, description=description, readout=False,
                                   readout_format=f".{_decimals(step)}f")
             self.text = w.BoundedFloatText(value=value, min=min, max=max,
@@ -360,8 +349,15 @@ def _slider_text_class():
             self.observe(self._to_parts, names="value")
 
         def _from_slider(self, change):
-            if not self._syncing:
-                self.value = float(change["new"])
+            if self._syncing:
+                return
+            v = float(change["new"])
+            if abs(v - self._target) <= 1e-6 * float(self.slider.step):
+                # the grid point the kernel put the slider on, sent back: ipywidgets 8's slider
+                # does that when its own step arithmetic changes the last bits (0.9 comes back
+                # as 0.9000000000000001); the exact value in the box stays
+                return
+            self.value = _grid_point(v, float(self.slider.step))  # a learner's move: the grid point
 
         def _from_text(self, change):
             if not self._syncing:
@@ -374,8 +370,8 @@ def _slider_text_class():
                 if not self.text.min <= v <= self.text.max:
                     self.set_range(min(v, self.min), max(v, self.max), self.step)
                 self.text.value = v
-                self.slider.value = _clip(round(round(v / self.step) * self.step, _decimals(self.step)),
-                                          self.slider.min, self.slider.max)
+                self._target = _clip(_grid_point(v, self.step), self.slider.min, self.slider.max)
+                self.slider.value = self._target
             finally:
                 self._syncing = False
 
@@ -403,6 +399,8 @@ def _slider_text_class():
                 _set_range(self.slider, lo, hi)
                 self.slider.step = step
                 self.slider.readout_format = f".{_decimals(step)}f"
+                self._target = _clip(_grid_point(self.value, step), lo, hi)
+                self.slider.value = self._target
             finally:
                 self._syncing = False
 
@@ -412,6 +410,11 @@ def _slider_text_class():
 
 def _clip(v: float, lo: float, hi: float) -> float:
     return min(max(float(v), lo), hi)
+
+
+def _grid_point(x: float, step: float) -> float:
+    """The multiple of ``step`` nearest to ``x``, as the float nearest to its decimal value."""
+    return round(round(float(x) / step) * step, _decimals(step)) + 0.0
 
 
 def _number_control(value: float, low: float, high: float, description: str,
@@ -450,18 +453,22 @@ def _regrid(widget, low: float, high: float, divisions: int = DIVISIONS,
         widget.value = value
 
 
-def _fit_value(widget) -> None:
+def _fit_value(widget) -> bool:
     """A ``FloatSlider`` set (from Python) to a value off its grid gets a finer step that holds
-    it, and a wider range, so that its readout shows the value the explorer uses."""
+    it (by one decade at most, as at the opening), so that its readout shows the value the
+    explorer uses. False when no such grid holds it: the explorer then puts a ``SliderText`` in
+    the slider's place (``_LiveFigure._number_box``)."""
     if type(widget) is not _widgets().FloatSlider:
-        return
+        return True
     value, step, lo = float(widget.value), float(widget.step), float(widget.min)
     if _on_grid(value, step) and _on_grid(lo, step):
-        return
-    g = _grid(lo, float(widget.max), [value, lo, float(widget.max)], step, step / 1000)
-    if g is not None:
-        widget.step = g[2]
-        widget.readout_format = f".{_decimals(g[2])}f"
+        return True
+    g = _grid(lo, float(widget.max), [value, lo, float(widget.max)], step, step / 10)
+    if g is None:
+        return False
+    widget.step = g[2]
+    widget.readout_format = f".{_decimals(g[2])}f"
+    return True
 
 
 def _start_step(view) -> float:

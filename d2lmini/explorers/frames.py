@@ -37,7 +37,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .controls import _assign, _close_tree, _fit_value, _widgets
+from .controls import _assign, _close_tree, _fit_value, _slider_text_class, _widgets
 from . import registry
 
 #: Minimum time between two frames; events in between are coalesced into one trailing frame.
@@ -568,8 +568,8 @@ class _LiveFigure:
             with self._quiet():  # back to the pointer's latest value, which is computed
                 widget.value = self._pointer_trail[name][-1]
             return
-        if widget is not None:
-            _fit_value(widget)  # a value set from Python off the slider's grid
+        if widget is not None and not _fit_value(widget):  # a value set from Python off the grid
+            self._number_box(name)  # ... that no sensible grid holds
         self._apply(name)
         if echo == "latest" and self._defer_echo():
             return  # computed with the drag's moves
@@ -702,6 +702,32 @@ class _LiveFigure:
                 "model_id": self.widget.model_id,
             },
         }
+
+    def _number_box(self, name: str) -> None:
+        """Put a ``SliderText`` (a slider beside a number box that holds the exact value) in
+        place of the ``FloatSlider`` ``controls[name]``, whose value (set from Python) sits on
+        no sensible grid: in ``controls``, in the rules' controls and in the layout."""
+        old = self.controls[name]
+        new = _slider_text_class()(value=float(old.value), min=float(old.min), max=float(old.max),
+                                   step=float(old.step), description=old.description)
+        new.layout.display = old.layout.display
+        self.controls[name] = new
+        for run in getattr(self, "_runs", ()):
+            for key, widget in run.controls.items():
+                if widget is old:
+                    run.controls[key] = new
+        todo = [getattr(self, "widget", None)]
+        while todo:
+            box = todo.pop()
+            children = getattr(box, "children", None)
+            if not children:
+                continue
+            if any(child is old for child in children):
+                box.children = tuple(new if child is old else child for child in children)
+            todo.extend(children)
+        old.unobserve_all()
+        _close_tree(old)
+        self._observe(name, new)
 
     def _order_controls(self, first: Sequence[str]) -> None:
         """Put the named controls (the hyperparameters) first in ``controls``."""
