@@ -118,8 +118,8 @@ def png_size(data: bytes):
 
 
 def test_png_frames_decode_to_the_canvas_pixels():
-    """The frame encoder is lossless: an opaque canvas (written as RGB) and one with
-    transparency (RGBA) decode to exactly the pixels they were made from."""
+    """The frame encoder is lossless: an opaque canvas and one with transparency decode to
+    exactly the pixels they were made from."""
     from PIL import Image
     from d2lmini.explorers.frames import _encode_png
 
@@ -128,7 +128,7 @@ def test_png_frames_decode_to_the_canvas_pixels():
     opaque[..., 3] = 255
     clear = opaque.copy()
     clear[2, 3, 3] = 0
-    for rgba, mode in ((opaque, "RGB"), (clear, "RGBA")):
+    for rgba, mode in ((opaque, "RGBA"), (clear, "RGBA")):
         with Image.open(io.BytesIO(_encode_png(rgba))) as im:
             im.load()
             assert im.mode == mode and im.size == (11, 7)
