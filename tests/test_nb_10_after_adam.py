@@ -451,3 +451,22 @@ def test_text_numbers_printed(run):
     assert "RAdam  lr 0.01: diverged at step 4" in text
     assert re.search(r"a coordinate with gradient 0: paper -> nan\s+torch -> 0.0", text)
     assert "step lengths / lr: [0.696436]" in text
+
+
+def test_an_older_torch_gets_a_clear_error():
+    """The chapter compares with torch.optim.Muon (torch 2.9+): on an older torch its first code
+    cell stops with an error that says what to do, instead of failing deep inside a section."""
+    import subprocess
+    import sys
+
+    import nbformat
+
+    nb = nbformat.read(str(nbrun.NOTEBOOKS / NAME), as_version=4)
+    cell = next(c.source for c in nb.cells if c.get("id") == "imports").replace("%matplotlib inline", "")
+    for missing, ok in ((None, True), ("Muon", False), ("Adafactor", False)):
+        code = "import torch\n" + (f"del torch.optim.{missing}\n" if missing else "") + cell
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert (r.returncode == 0) == ok, r.stderr[-2000:]
+        if not ok:
+            assert f"has no torch.optim.{missing}: this chapter needs torch 2.9 or later" in r.stderr
+            assert "pip install -U 'torch>=2.9'" in r.stderr
