@@ -335,8 +335,7 @@ def _slider_text_class():
         def __init__(self, *, value, min, max, step, description):
             lo, hi = _snap(min, step, up=False), _snap(max, step, up=True)
             # the slider sits on a grid point: a front end snaps an off-grid value and sends it back
-            self._target = _clip(_grid_point(value, step), lo, hi)
-            self.slider = _slider("FloatSlider", value=self._target,
+            self.slider = _slider("FloatSlider", value=_clip(_grid_point(value, step), lo, hi),
                                   min=lo, max=hi, step=step, description=description, readout=False,
                                   readout_format=f".{_decimals(step)}f")
             self.text = w.BoundedFloatText(value=value, min=min, max=max,
@@ -352,12 +351,16 @@ def _slider_text_class():
             if self._syncing:
                 return
             v = float(change["new"])
-            if abs(v - self._target) <= 1e-6 * float(self.slider.step):
+            if abs(v - self._slider_point(self.value)) <= 1e-6 * float(self.slider.step):
                 # the grid point the kernel put the slider on, sent back: ipywidgets 8's slider
                 # does that when its own step arithmetic changes the last bits (0.9 comes back
                 # as 0.9000000000000001); the exact value in the box stays
                 return
             self.value = _grid_point(v, float(self.slider.step))  # a learner's move: the grid point
+
+        def _slider_point(self, v):
+            """The grid point the slider shows for the value ``v`` (the nearest, inside its range)."""
+            return _clip(_grid_point(v, float(self.slider.step)), self.slider.min, self.slider.max)
 
         def _from_text(self, change):
             if not self._syncing:
@@ -370,8 +373,7 @@ def _slider_text_class():
                 if not self.text.min <= v <= self.text.max:
                     self.set_range(min(v, self.min), max(v, self.max), self.step)
                 self.text.value = v
-                self._target = _clip(_grid_point(v, self.step), self.slider.min, self.slider.max)
-                self.slider.value = self._target
+                self.slider.value = self._slider_point(v)
             finally:
                 self._syncing = False
 
@@ -399,8 +401,7 @@ def _slider_text_class():
                 _set_range(self.slider, lo, hi)
                 self.slider.step = step
                 self.slider.readout_format = f".{_decimals(step)}f"
-                self._target = _clip(_grid_point(self.value, step), lo, hi)
-                self.slider.value = self._target
+                self.slider.value = self._slider_point(self.value)
             finally:
                 self._syncing = False
 
